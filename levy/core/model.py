@@ -1,0 +1,83 @@
+"""The values that cross the core's boundary: readings in, intervals and rejections out."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Basis(StrEnum):
+    METERED = "metered"
+    DEEMED = "deemed"
+
+
+class DeemedReason(StrEnum):
+    NO_BASELINE = "no_baseline"
+    METER_FAULT = "meter_fault"
+    NO_DATA = "no_data"
+    REGISTER_DECREASE = "register_decrease"
+    IMPLAUSIBLE = "implausible"
+
+
+class Supply(StrEnum):
+    GRID = "grid"
+    OFF_GRID = "off_grid"
+
+
+class Measure(StrEnum):
+    """What a meter reports for billing: a cumulative import register, or instantaneous power."""
+
+    ENERGY = "energy"
+    POWER = "power"
+
+
+class RejectReason(StrEnum):
+    BAD_JSON = "bad_json"
+    NOT_OBJECT = "not_object"
+    MISSING_FIELD = "missing_field"
+    NON_FINITE = "non_finite"
+    NEGATIVE = "negative"
+    WRONG_TYPE = "wrong_type"
+    OVERSIZED = "oversized"
+    BAD_TIMESTAMP = "bad_timestamp"
+    UNKNOWN_METER = "unknown_meter"
+    CLOCK_SKEW = "clock_skew"
+    DUPLICATE = "duplicate"
+
+
+class Availability(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+    FAULT = "fault"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One meter's statement at one instant, in exact integer units (see units.py).
+
+    `ts_ms` is the payload's own time when it had one, else the receive time.
+    """
+
+    meter: str
+    ts_ms: int
+    received_ms: int
+    energy_mj: int | None = None
+    power_mw: int | None = None
+    fault: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    reason: RejectReason
+    detail: str
+    meter: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A span of one meter's time, billed as metered or deemed. `end_ms` is exclusive."""
+
+    meter: str
+    start_ms: int
+    end_ms: int
+    basis: Basis
+    reason: DeemedReason | None
+    energy_mj: int
