@@ -1,0 +1,154 @@
+"""Rules 1 to 7 of the levy: what one reading or one sweep does to one meter.
+
+Each function is pure: the meter's state and the moment come in, the new state and at most one
+whole interval come out. Splitting and storage happen elsewhere.
+"""
+
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+from levy.core.model import (
+    Basis,
+    DeemedReason,
+    Interval,
+    Measure,
+    Reading,
+    Rejection,
+    RejectReason,
+    Supply,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MeterSpec:
+    id: str
+    rated_w: int
+    supply: Supply
+    measure: Measure
+    start_ms: int
+    """The meter's accounting start: max(ledger accounting start, commissioned_at)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    stale_after_ms: int = 900_000
+    implausible_factor: Fraction = Fraction(6, 5)
+    max_clock_skew_ms: int = 300_000
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    t_ms: int
+    value: int
+    """The register in mJ, or the power in mW for a power-only meter."""
+
+
+@dataclass(frozen=True, slots=True)
+class MeterState:
+    accrued_ms: int
+    baseline: Baseline | None = None
+    faulty: bool = False
+
+
+Outcome = tuple[MeterState, Interval | None]
+
+
+def initial_state(spec: MeterSpec) -> MeterState:
+    return MeterState(accrued_ms=spec.start_ms)
+
+
+def deemed(spec: MeterSpec, start_ms: int, end_ms: int, reason: DeemedReason) -> Interval:
+    """Rule 7: consumption at the maximum rated load (W x ms is exactly mJ)."""
+    energy = spec.rated_w * (end_ms - start_ms)
+    return Interval(spec.id, start_ms, end_ms, Basis.DEEMED, reason, energy)
+
+
+def rounded_ratio(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half up, for non-negative integers."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def reading_value(spec: MeterSpec, reading: Reading) -> int | None:
+    return reading.energy_mj if spec.measure is Measure.ENERGY else reading.power_mw
+
+
+def screen(spec: MeterSpec, rules: Rules, state: MeterState, reading: Reading) -> Rejection | None:
+    """Rule 1: the readings that have no effect at all."""
+    if reading.ts_ms > reading.received_ms + rules.max_clock_skew_ms:
+        ahead_ms = reading.ts_ms - reading.received_ms
+        return Rejection(RejectReason.CLOCK_SKEW, f"ts {ahead_ms} ms ahead of receipt", spec.id)
+    if state.baseline is not None and reading.ts_ms <= state.baseline.t_ms:
+        return Rejection(RejectReason.DUPLICATE, "not after the last valid reading", spec.id)
+    if not reading.fault and reading_value(spec, reading) is None:
+        field = "energy" if spec.measure is Measure.ENERGY else "power"
+        return Rejection(RejectReason.MISSING_FIELD, f"no {field} value for this meter", spec.id)
+    return None
+
+
+def apply_reading(spec: MeterSpec, rules: Rules, state: MeterState, reading: Reading) -> Outcome:
+    """Rules 2 to 5 for a reading that passed `screen`."""
+    if reading.fault:
+        return replace(state, faulty=True), None
+    value = reading_value(spec, reading)
+    assert value is not None
+    t = reading.ts_ms
+    moved = MeterState(accrued_ms=max(state.accrued_ms, t), baseline=Baseline(t, value))
+    if t <= state.accrued_ms:
+        return moved, None
+    return moved, interval_to(spec, rules, state, t, value)
+
+
+def interval_to(spec: MeterSpec, rules: Rules, state: MeterState, t: int, value: int) -> Interval:
+    """Rule 3: [accrued, t] as one interval, the deemed reasons checked in their order."""
+    reason = deemed_reason(spec, rules, state, t, value)
+    if reason is not None:
+        return deemed(spec, state.accrued_ms, t, reason)
+    energy = metered_energy(spec, state, t, value)
+    return Interval(spec.id, state.accrued_ms, t, Basis.METERED, None, energy)
+
+
+def deemed_reason(
+    spec: MeterSpec, rules: Rules, state: MeterState, t: int, value: int
+) -> DeemedReason | None:
+    base = state.baseline
+    if base is None:
+        return DeemedReason.NO_BASELINE
+    if state.faulty:
+        return DeemedReason.METER_FAULT
+    if t - base.t_ms > rules.stale_after_ms:
+        return DeemedReason.NO_DATA
+    if spec.measure is Measure.ENERGY:
+        if value < base.value:
+            return DeemedReason.REGISTER_DECREASE
+        average_w = Fraction(value - base.value, t - base.t_ms)
+    else:
+        average_w = Fraction(base.value + value, 2000)
+    if average_w > spec.rated_w * rules.implausible_factor:
+        return DeemedReason.IMPLAUSIBLE
+    return None
+
+
+def metered_energy(spec: MeterSpec, state: MeterState, t: int, value: int) -> int:
+    """The register's share from `accrued` (all of it when accrued is the baseline's time), or
+    the power trapezoid over [accrued, t]."""
+    base = state.baseline
+    assert base is not None
+    if spec.measure is Measure.ENERGY:
+        return rounded_ratio((value - base.value) * (t - state.accrued_ms), t - base.t_ms)
+    return rounded_ratio((base.value + value) * (t - state.accrued_ms), 2000)
+
+
+def sweep(spec: MeterSpec, rules: Rules, state: MeterState, now_ms: int) -> Outcome:
+    """Rule 6: deem [accrued, now] for a meter that is faulty or has gone quiet."""
+    if now_ms <= state.accrued_ms:
+        return state, None
+    base = state.baseline
+    if base is None:
+        quiet = now_ms - spec.start_ms > rules.stale_after_ms
+        reason = DeemedReason.NO_BASELINE
+    else:
+        quiet = now_ms - base.t_ms > rules.stale_after_ms
+        reason = DeemedReason.METER_FAULT if state.faulty else DeemedReason.NO_DATA
+    if not (quiet or state.faulty):
+        return state, None
+    return replace(state, accrued_ms=now_ms), deemed(spec, state.accrued_ms, now_ms, reason)

@@ -1,0 +1,250 @@
+"""Reading and writing the ledger. One `commit` is one transaction: the rows of a batch, the meter
+state they came from, the clock and the rejections land together or not at all."""
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from levy.core.engine import Changes, Row
+from levy.core.model import Basis, DeemedReason, RejectReason, Supply
+from levy.core.rules import Baseline, MeterSpec, MeterState
+from levy.ledger.schema import migrate
+
+KINDS = [Basis.METERED.value, *(reason.value for reason in DeemedReason)]
+KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
+PAYLOAD_KEPT = 1024
+
+
+class LedgerError(RuntimeError):
+    """The ledger cannot be used as asked (another site's, unreadable, inconsistent)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RejectionRecord:
+    received_ms: int
+    reason: RejectReason
+    detail: str
+    topic: str | None = None
+    meter: str | None = None
+    payload: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMeter:
+    name: str
+    supply: Supply
+    rated_w: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedPeriod:
+    period: str
+    start_ms: int
+    end_ms: int
+    closed_at_ms: int
+
+
+class Ledger:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = FULL")
+            migrate(self.db)
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"ledger {path}: {exc}") from exc
+        self.path = path
+        self._ids: dict[str, int] = dict(self.db.execute("SELECT name, id FROM meters"))
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, db: sqlite3.Connection, key: str, value: str) -> None:
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def bind_site(self, site_id: str, accounting_start_ms: int | None) -> int:
+        """Fix the ledger's site and accounting start on first use; check them ever after."""
+        stored_site = self.meta("site_id")
+        if stored_site is not None and stored_site != site_id:
+            raise LedgerError(
+                f"ledger {self.path} belongs to site {stored_site!r}, not {site_id!r}"
+            )
+        stored_start = self.meta("accounting_start_ms")
+        if stored_start is not None:
+            if accounting_start_ms is not None and int(stored_start) != accounting_start_ms:
+                raise LedgerError(
+                    f"ledger {self.path} keeps accounts from {int(stored_start)} ms; "
+                    f"a different accounting start ({accounting_start_ms} ms) was asked for"
+                )
+            return int(stored_start)
+        if accounting_start_ms is None:
+            raise LedgerError(f"ledger {self.path} is new and no accounting start was given")
+        with self.transaction() as db:
+            self.set_meta(db, "site_id", site_id)
+            self.set_meta(db, "accounting_start_ms", str(accounting_start_ms))
+        return accounting_start_ms
+
+    @property
+    def accounting_start_ms(self) -> int | None:
+        value = self.meta("accounting_start_ms")
+        return int(value) if value is not None else None
+
+    @property
+    def clock_ms(self) -> int:
+        value = self.meta("clock_ms")
+        return int(value) if value is not None else 0
+
+    def register_meters(self, specs: Iterable[MeterSpec]) -> None:
+        """Record each configured meter's supply and rating, so reports can name them even after
+        a meter leaves the configuration."""
+        with self.transaction() as db:
+            for spec in specs:
+                db.execute(
+                    "INSERT INTO meters (name, supply, rated_w, measure, accrued_ms)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+                    " supply = excluded.supply, rated_w = excluded.rated_w,"
+                    " measure = excluded.measure",
+                    (spec.id, spec.supply.value, spec.rated_w, spec.measure.value, spec.start_ms),
+                )
+        self._ids = dict(self.db.execute("SELECT name, id FROM meters"))
+
+    def meters(self) -> dict[str, StoredMeter]:
+        rows = self.db.execute("SELECT name, supply, rated_w FROM meters ORDER BY name")
+        return {name: StoredMeter(name, Supply(supply), rated_w) for name, supply, rated_w in rows}
+
+    def states(self) -> tuple[dict[str, MeterState], dict[str, Row]]:
+        """The engine state of every meter, and each meter's open (last) row."""
+        states: dict[str, MeterState] = {}
+        rows: dict[str, Row] = {}
+        query = (
+            "SELECT m.name, m.accrued_ms, m.baseline_ms, m.baseline_value, m.faulty,"
+            " i.start_ms, i.end_ms, i.kind, i.energy_mj FROM meters m LEFT JOIN intervals i"
+            " ON i.meter_id = m.id AND i.start_ms = m.open_row_ms"
+        )
+        for name, accrued, b_ms, b_value, faulty, r_start, r_end, kind, energy in self.db.execute(
+            query
+        ):
+            baseline = Baseline(b_ms, b_value) if b_ms is not None else None
+            states[name] = MeterState(accrued, baseline, bool(faulty))
+            if r_start is not None:
+                rows[name] = Row(name, r_start, r_end, KINDS[kind], energy)
+        return states, rows
+
+    def commit(self, changes: Changes, rejections: Iterable[RejectionRecord] = ()) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO intervals (start_ms, meter_id, end_ms, kind, energy_mj)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (start_ms, meter_id) DO UPDATE SET"
+                " end_ms = excluded.end_ms, kind = excluded.kind, energy_mj = excluded.energy_mj",
+                [
+                    (
+                        row.start_ms,
+                        self._ids[row.meter],
+                        row.end_ms,
+                        KIND_CODE[row.kind],
+                        row.energy_mj,
+                    )
+                    for row in changes.rows.values()
+                ],
+            )
+            db.executemany(
+                "UPDATE meters SET accrued_ms = ?, baseline_ms = ?, baseline_value = ?, faulty = ?"
+                " WHERE id = ?",
+                [
+                    (
+                        state.accrued_ms,
+                        state.baseline.t_ms if state.baseline else None,
+                        state.baseline.value if state.baseline else None,
+                        int(state.faulty),
+                        self._ids[meter],
+                    )
+                    for meter, state in changes.states.items()
+                ],
+            )
+            db.executemany(
+                "UPDATE meters SET open_row_ms = ? WHERE id = ? AND"
+                " (open_row_ms IS NULL OR open_row_ms < ?)",
+                [
+                    (row.start_ms, self._ids[row.meter], row.start_ms)
+                    for row in changes.rows.values()
+                ],
+            )
+            db.executemany(
+                "INSERT INTO rejections (received_ms, topic, meter, reason, detail, payload)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r.received_ms,
+                        r.topic,
+                        r.meter,
+                        r.reason.value,
+                        r.detail,
+                        r.payload[:PAYLOAD_KEPT] if r.payload is not None else None,
+                    )
+                    for r in rejections
+                ],
+            )
+            if changes.clock_ms > self.clock_ms:
+                self.set_meta(db, "clock_ms", str(changes.clock_ms))
+
+    def closed_periods(self) -> dict[str, ClosedPeriod]:
+        rows = self.db.execute("SELECT period, start_ms, end_ms, closed_at_ms FROM closed_periods")
+        return {row[0]: ClosedPeriod(*row) for row in rows}
+
+    def frozen_until_ms(self) -> int | None:
+        return self.db.execute("SELECT MAX(end_ms) FROM closed_periods").fetchone()[0]
+
+    def mark_closed(self, period: ClosedPeriod) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO closed_periods (period, start_ms, end_ms, closed_at_ms)"
+                " VALUES (?, ?, ?, ?)",
+                (period.period, period.start_ms, period.end_ms, period.closed_at_ms),
+            )
+
+    def energy_by_meter(self, start_ms: int, end_ms: int) -> Iterator[tuple[str, str, int]]:
+        """(meter, kind, mJ) summed over rows starting in [start, end): rows never cross an hour
+        or a rate step, so callers ask one rate step at a time."""
+        query = (
+            "SELECT m.name, i.kind, SUM(i.energy_mj) FROM intervals i JOIN meters m"
+            " ON m.id = i.meter_id WHERE i.start_ms >= ? AND i.start_ms < ?"
+            " GROUP BY i.meter_id, i.kind"
+        )
+        for name, kind, energy in self.db.execute(query, (start_ms, end_ms)):
+            yield name, KINDS[kind], energy
+
+    def deemed_rows(self, start_ms: int, end_ms: int) -> Iterator[tuple[str, int, int, str, int]]:
+        """(meter, start, end, reason, mJ) of deemed rows starting in [start, end), in order."""
+        query = (
+            "SELECT m.name, i.start_ms, i.end_ms, i.kind, i.energy_mj"
+            " FROM intervals i JOIN meters m"
+            " ON m.id = i.meter_id WHERE i.start_ms >= ? AND i.start_ms < ? AND i.kind != 0"
+            " ORDER BY m.name, i.start_ms"
+        )
+        for name, start, end, kind, energy in self.db.execute(query, (start_ms, end_ms)):
+            yield name, start, end, KINDS[kind], energy
+
+    def coverage(self, meter: str) -> list[tuple[int, int]]:
+        """The meter's rows as (start, end), in order: what the coverage invariant is checked on."""
+        query = "SELECT start_ms, end_ms FROM intervals WHERE meter_id = ? ORDER BY start_ms"
+        return list(self.db.execute(query, (self._ids[meter],)))
+
+    def rejection_counts(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT reason, COUNT(*) FROM rejections GROUP BY reason"))

@@ -1,0 +1,1 @@
+"""Period reports: the figures an accountant files and an inspector traces."""
