@@ -16,9 +16,7 @@ ALMATY = ZoneInfo("Asia/Almaty")
 EPOCH = 1_790_000_000_000
 """A base instant (2026-09-21, UTC) that is a whole UTC hour, far from any month boundary."""
 
-DEFAULT_RATES = RateSchedule(
-    [RateStep(0, {Supply.GRID: Decimal(2), Supply.OFF_GRID: Decimal(1)})]
-)
+DEFAULT_RATES = RateSchedule([RateStep(0, {Supply.GRID: Decimal(2), Supply.OFF_GRID: Decimal(1)})])
 
 
 def spec(rated_kw: str = "3.6", start_s: int = 0, measure: Measure = Measure.ENERGY) -> MeterSpec:
@@ -27,8 +25,13 @@ def spec(rated_kw: str = "3.6", start_s: int = 0, measure: Measure = Measure.ENE
     )
 
 
-def reading(t_s: float, kwh: str | None = None, watts: str | None = None, fault: bool = False,
-            meter: str = "rig-1") -> Reading:
+def reading(
+    t_s: float,
+    kwh: str | None = None,
+    watts: str | None = None,
+    fault: bool = False,
+    meter: str = "rig-1",
+) -> Reading:
     ms = EPOCH + int(Decimal(str(t_s)) * 1000)
     return Reading(
         meter,
@@ -63,7 +66,10 @@ def seen(interval: Interval) -> Seen:
     )
 
 
-def play(events: list, meter: MeterSpec | None = None, rules: Rules = Rules()) -> list[Seen]:
+DEFAULT_RULES = Rules()
+
+
+def play(events: list, meter: MeterSpec | None = None, rules: Rules = DEFAULT_RULES) -> list[Seen]:
     """Events are readings or ("sweep", t_s); returns the intervals the rules emit, in order."""
     meter = meter or spec()
     state: MeterState = initial_state(meter)
@@ -81,6 +87,9 @@ def play(events: list, meter: MeterSpec | None = None, rules: Rules = Rules()) -
 
 
 def engine(
-    specs: list[MeterSpec], rates: RateSchedule = DEFAULT_RATES, rules: Rules = Rules(), **kwargs
+    specs: list[MeterSpec],
+    rates: RateSchedule = DEFAULT_RATES,
+    rules: Rules = DEFAULT_RULES,
+    **kwargs,
 ) -> Engine:
     return Engine({s.id: s for s in specs}, rules, Calendar(ALMATY), rates, **kwargs)

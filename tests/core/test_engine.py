@@ -11,7 +11,6 @@ from levy.core.model import Reading, Supply
 from levy.core.rates import RateSchedule, RateStep
 from levy.core.rules import Rules
 from levy.core.units import datetime_to_ms, kwh_to_mj
-
 from tests.core.drive import ALMATY, engine, kwh, spec
 
 
@@ -48,7 +47,9 @@ def test_e10_metered_interval_split_at_almaty_midnight():
 
 def test_rows_merge_within_an_hour_and_break_at_the_hour():
     eng = engine([meter_from("2026-10-10T10:00")])
-    readings = [read(f"2026-10-10T10:{m:02d}", str(100 + Decimal(m) / 100)) for m in range(0, 60, 10)]
+    readings = [
+        read(f"2026-10-10T10:{m:02d}", str(100 + Decimal(m) / 100)) for m in range(0, 60, 10)
+    ]
     readings += [read("2026-10-10T11:05", "100.65")]
     changes = eng.apply(readings)
     assert rows_of(changes) == [
@@ -70,7 +71,9 @@ def test_rate_change_inside_a_month_splits_the_row():
     rates = RateSchedule(
         [
             RateStep(0, {Supply.GRID: Decimal(2), Supply.OFF_GRID: Decimal(1)}),
-            RateStep(at("2026-10-15T10:30"), {Supply.GRID: Decimal(3), Supply.OFF_GRID: Decimal(1)}),
+            RateStep(
+                at("2026-10-15T10:30"), {Supply.GRID: Decimal(3), Supply.OFF_GRID: Decimal(1)}
+            ),
         ]
     )
     eng = engine([meter_from("2026-10-15T10:20")], rates=rates)
@@ -83,7 +86,9 @@ def test_rate_change_inside_a_month_splits_the_row():
 
 def test_split_conserves_energy_exactly_when_shares_do_not_divide():
     eng = engine([meter_from("2026-10-10T10:59:59")])
-    changes = eng.apply([read("2026-10-10T10:59:59", "0"), read("2026-10-10T11:00:02", "0.000000011")])
+    changes = eng.apply(
+        [read("2026-10-10T10:59:59", "0"), read("2026-10-10T11:00:02", "0.000000011")]
+    )
     energies = [r.energy_mj for r in changes.rows.values()]
     assert len(energies) == 2 and sum(energies) == kwh_to_mj(Decimal("0.000000011"))
 
@@ -103,8 +108,14 @@ def test_a_meter_accounted_only_into_a_closed_period_cannot_start():
 
 def test_months_and_quarters_in_the_site_zone():
     cal = Calendar(ALMATY)
-    assert cal.period_bounds(parse_period("2026-10")) == (at("2026-10-01T00:00"), at("2026-11-01T00:00"))
-    assert cal.period_bounds(parse_period("2026-Q4")) == (at("2026-10-01T00:00"), at("2027-01-01T00:00"))
+    assert cal.period_bounds(parse_period("2026-10")) == (
+        at("2026-10-01T00:00"),
+        at("2026-11-01T00:00"),
+    )
+    assert cal.period_bounds(parse_period("2026-Q4")) == (
+        at("2026-10-01T00:00"),
+        at("2027-01-01T00:00"),
+    )
     assert parse_period("2026-Q1").month_labels() == ["2026-01", "2026-02", "2026-03"]
     with pytest.raises(ValueError, match="YYYY-MM"):
         parse_period("2026-13")
@@ -118,4 +129,6 @@ def test_hours_follow_a_half_hour_zone_and_a_dst_change():
     assert kolkata.next_hour(ms) == datetime_to_ms(datetime.fromisoformat("2026-10-10T11:00+05:30"))
     berlin = Calendar(ZoneInfo("Europe/Berlin"))
     before = datetime_to_ms(datetime.fromisoformat("2026-10-25T02:30+02:00"))
-    assert berlin.next_hour(before) == datetime_to_ms(datetime.fromisoformat("2026-10-25T02:00+01:00"))
+    assert berlin.next_hour(before) == datetime_to_ms(
+        datetime.fromisoformat("2026-10-25T02:00+01:00")
+    )

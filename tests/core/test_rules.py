@@ -4,7 +4,6 @@ from decimal import Decimal
 
 from levy.core.model import Measure, RejectReason
 from levy.core.rules import Rules, initial_state, screen
-
 from tests.core.drive import Seen, play, reading, spec
 
 D = Decimal
@@ -27,7 +26,12 @@ def test_gap_exactly_stale_after_is_still_metered():
 
 
 def test_e4_meter_fault_deems_until_next_valid_reading():
-    events = [reading(0, "100"), reading(300, fault=True), reading(600, "100.5"), reading(1200, "101")]
+    events = [
+        reading(0, "100"),
+        reading(300, fault=True),
+        reading(600, "100.5"),
+        reading(1200, "101"),
+    ]
     assert play(events) == [
         Seen(0, 600, "meter_fault", D("0.6")),
         Seen(600, 1200, "metered", D("0.5")),
@@ -120,7 +124,12 @@ def test_power_only_gap_is_deemed_no_data():
 
 def test_rule1_duplicate_and_out_of_order_are_rejected():
     meter = spec()
-    events = [reading(0, "100"), reading(600, "100.5"), reading(600, "100.5"), reading(300, "100.2")]
+    events = [
+        reading(0, "100"),
+        reading(600, "100.5"),
+        reading(600, "100.5"),
+        reading(300, "100.2"),
+    ]
     assert play(events, meter) == [Seen(0, 600, "metered", D("0.5"))]
 
 

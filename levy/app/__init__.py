@@ -1,0 +1,1 @@
+"""The shell: composes configuration, collector, core and ledger into the commands."""

@@ -1,0 +1,74 @@
+"""The one path from received messages to committed rows, shared by replay and the daemon:
+route each message, apply the batch in the engine, commit rows, state and rejections together."""
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from collector.router import Router, StatusChange
+from levy.core.engine import Changes, Engine
+from levy.core.model import Reading, Rejection, RejectReason
+from levy.ledger.store import Ledger, RejectionRecord
+
+NOT_LOGGED = {RejectReason.DUPLICATE}
+"""Redeliveries and replays repeat messages by design: they are counted, not logged."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    received_ms: int
+    topic: str
+    payload: bytes
+
+
+@dataclass
+class Tally:
+    messages: int = 0
+    accepted: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    statuses: dict[str, StatusChange] = field(default_factory=dict)
+
+    def add(self, changes: Changes, rejected: Sequence[RejectionRecord]) -> None:
+        self.accepted += changes.accepted
+        self.rejected.update(record.reason.value for record in rejected)
+
+
+def record(message: Message, rejection: Rejection) -> RejectionRecord:
+    return RejectionRecord(
+        message.received_ms,
+        rejection.reason,
+        rejection.detail,
+        message.topic,
+        rejection.meter,
+        message.payload,
+    )
+
+
+def ingest(
+    router: Router,
+    engine: Engine,
+    ledger: Ledger,
+    messages: Sequence[Message],
+    tally: Tally,
+    now_ms: int | None = None,
+) -> Changes:
+    """Apply one batch and commit it; returns what changed."""
+    readings: list[Reading] = []
+    origin: dict[int, Message] = {}
+    rejected: list[RejectionRecord] = []
+    for message in messages:
+        for outcome in router.route(message.topic, message.payload, message.received_ms):
+            if isinstance(outcome, Reading):
+                readings.append(outcome)
+                origin[id(outcome)] = message
+            elif isinstance(outcome, Rejection):
+                rejected.append(record(message, outcome))
+            else:
+                tally.statuses[outcome.meter] = outcome
+        engine.advance_clock(message.received_ms)
+    changes = engine.apply(readings, now_ms=now_ms)
+    rejected += [record(origin[id(reading)], why) for reading, why in changes.rejections]
+    ledger.commit(changes, [r for r in rejected if r.reason not in NOT_LOGGED])
+    tally.messages += len(messages)
+    tally.add(changes, rejected)
+    return changes

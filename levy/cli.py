@@ -1,0 +1,150 @@
+"""The `levy-monitor` command line. Exit status: 0 success, 2 the user's mistake (one plain
+message, no traceback), 1 an internal error."""
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from levy.app.closing import close_period
+from levy.app.errors import UsageError
+from levy.app.replay import replay
+from levy.app.site import Site
+from levy.config import ConfigError, load_config
+from levy.core.calendar import parse_period
+from levy.core.engine import FrozenPeriodError
+from levy.core.units import datetime_to_ms
+from levy.ledger.schema import LedgerVersionError
+from levy.ledger.store import Ledger, LedgerError
+from levy.report.figures import build_figures
+from levy.report.render import render_csv, render_json, render_table, to_document
+
+log = logging.getLogger("levy")
+
+USER_ERRORS = (UsageError, ConfigError, LedgerError, LedgerVersionError, FrozenPeriodError)
+
+
+def load_site(args: argparse.Namespace) -> Site:
+    return Site.from_config(load_config(Path(args.config)))
+
+
+def open_ledger(site: Site, must_exist: bool) -> Ledger:
+    path = site.config.ledger.path
+    if must_exist and not path.exists():
+        raise UsageError(f"no ledger at {path}: nothing has been recorded for this site yet")
+    return Ledger(path)
+
+
+def parse_time(site: Site, text: str | None, option: str) -> int | None:
+    """ISO 8601; a naive time is read in the site zone."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"{option} {text!r} is not an ISO 8601 time") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=site.config.zone)
+    return datetime_to_ms(moment)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    site = load_site(args)
+    print(f"{args.config}: site {site.id}, {len(site.config.meters)} meters, configuration valid")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    site = load_site(args)
+    from_ms = parse_time(site, args.from_, "--from")
+    until_ms = parse_time(site, args.until, "--until")
+    ledger = open_ledger(site, must_exist=False)
+    summary = replay(site, ledger, Path(args.input), from_ms, until_ms)
+    for error in summary.malformed[:20]:
+        log.warning("%s line %d: %s", args.input, error.line_no, error.problem)
+    tally = summary.tally
+    print(f"lines read        {summary.lines}")
+    print(f"malformed lines   {len(summary.malformed)}")
+    if summary.skipped_after_until:
+        print(f"after --until     {summary.skipped_after_until}")
+    print(f"readings accepted {tally.accepted}")
+    for reason, count in sorted(tally.rejected.items()):
+        print(f"rejected          {count} {reason}")
+    if summary.swept_to_ms is not None:
+        print(f"accounted to      {site.calendar.iso(summary.swept_to_ms)}")
+    return 0
+
+
+def cmd_close(args: argparse.Namespace) -> int:
+    site = load_site(args)
+    ledger = open_ledger(site, must_exist=True)
+    engine = site.open_engine(ledger, None)
+    closed = close_period(site, ledger, engine, args.period, ledger.clock_ms)
+    if closed:
+        print(f"closed {', '.join(closed)}")
+    else:
+        print(f"{args.period} was already closed")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    site = load_site(args)
+    try:
+        period = parse_period(args.period)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    ledger = open_ledger(site, must_exist=True)
+    figures = build_figures(ledger, site.id, site.calendar, site.rates, period)
+    document = to_document(figures, site.calendar)
+    render = {"json": render_json, "csv": render_csv, "table": render_table}[args.format]
+    sys.stdout.write(render(document))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="levy-monitor", description="Kazakhstan mining electricity levy monitor"
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-c", "--config", default="site.toml", help="site TOML (default site.toml)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        name: str, func: Callable[[argparse.Namespace], int], text: str
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, parents=[common], help=text, description=text)
+        sub.set_defaults(func=func)
+        return sub
+
+    add("check-config", cmd_check_config, "validate the configuration and list every error")
+    sub = add("replay", cmd_replay, "feed recorded MQTT messages through the engine")
+    sub.add_argument(
+        "-i", "--input", required=True, help="mosquitto_sub -F %%j / %%J lines (.gz ok)"
+    )
+    sub.add_argument("--from", dest="from_", help="accounting start (ISO 8601; naive = site zone)")
+    sub.add_argument("--until", help="ignore later lines and sweep to this time")
+    sub = add("close", cmd_close, "close (freeze) a month once the ledger clock allows it")
+    sub.add_argument("--period", required=True, help="YYYY-MM (or YYYY-Qn: its three months)")
+    sub = add("report", cmd_report, "the filing figures of a month or a quarter")
+    sub.add_argument("--period", required=True, help="YYYY-MM or YYYY-Qn")
+    sub.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"levy-monitor: {problem}", file=sys.stderr)
+        return 2
+    except USER_ERRORS as exc:
+        print(f"levy-monitor: {exc}", file=sys.stderr)
+        return 2
+    except Exception:
+        log.exception("internal error")
+        return 1

@@ -1,0 +1,40 @@
+"""MQTT topic names and filters, checked at load time because a wrong one never errors at run
+time: the meter just stays silent and gets deemed at full rated power."""
+
+
+def topic_problem(topic: str) -> str | None:
+    if not topic:
+        return "should not be empty"
+    if "+" in topic or "#" in topic:
+        return "is a topic name, not a filter: no '+' or '#'"
+    if "\0" in topic:
+        return "should not contain a NUL character"
+    return None
+
+
+def filter_problem(topic_filter: str) -> str | None:
+    if not topic_filter:
+        return "should not be empty"
+    if "\0" in topic_filter:
+        return "should not contain a NUL character"
+    levels = topic_filter.split("/")
+    for index, level in enumerate(levels):
+        if "#" in level and (level != "#" or index != len(levels) - 1):
+            return f"{topic_filter!r}: '#' may only be the whole last level"
+        if "+" in level and level != "+":
+            return f"{topic_filter!r}: '+' must be a whole level"
+    return None
+
+
+def matches(topic_filter: str, topic: str) -> bool:
+    """MQTT 3.1.1 section 4.7 matching, including that wildcards skip `$`-topics."""
+    wanted = topic_filter.split("/")
+    levels = topic.split("/")
+    if levels[0].startswith("$") and wanted[0] in ("+", "#"):
+        return False
+    for index, level in enumerate(wanted):
+        if level == "#":
+            return True
+        if index >= len(levels) or level not in ("+", levels[index]):
+            return False
+    return len(wanted) == len(levels)

@@ -1,0 +1,70 @@
+"""Value types shared by the sections. Money and energy stay `Decimal` (TOML floats are parsed as
+decimals), relative paths are read beside the TOML file so a command works from any directory,
+and times without an offset are read in the site zone."""
+
+import re
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
+
+from levy.config.context import context_of
+
+NonEmptyStr = Annotated[str, Field(min_length=1)]
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+Port = Annotated[int, Field(gt=0, lt=65536)]
+Tariff = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+"""Tenge per kWh."""
+RatedKw = Annotated[Decimal, Field(gt=0, decimal_places=3, allow_inf_nan=False)]
+"""At most 3 decimals: the core keeps rated power in whole watts."""
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _env_name(value: str) -> str:
+    if not _ENV_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not an environment variable name (letters, digits, _)")
+    return value
+
+
+EnvName = Annotated[str, AfterValidator(_env_name)]
+
+
+def _not_blank(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("should not be empty")
+    return value
+
+
+def _beside_config(value: Path, info: ValidationInfo) -> Path:
+    return context_of(info).base_dir / value
+
+
+ConfigPath = Annotated[Path, BeforeValidator(_not_blank), AfterValidator(_beside_config)]
+"""A path, relative to the folder of the TOML file unless absolute."""
+
+
+def _in_site_zone(value: Any, info: ValidationInfo) -> datetime:
+    zone = context_of(info).zone
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO 8601 date or date-time") from None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time())
+    else:
+        raise ValueError("should be a date or a date-time")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(zone)
+
+
+LocalTime = Annotated[datetime, BeforeValidator(_in_site_zone)]
+"""An aware datetime in the site zone. A date is local midnight, a naive date-time is local time,
+one with an offset is that instant."""
