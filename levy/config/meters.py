@@ -40,7 +40,7 @@ class MeterConfig(Section):
     format: MeterFormat = MeterFormat.NATIVE
     topic: str
     rated_kw: RatedKw
-    supply: Supply
+    supply: Supply = Supply.GRID
     commissioned_at: LocalTime | None = None
     channel: PositiveInt | None = None
     """1-based index into a multi-channel Tasmota's arrays."""
@@ -79,7 +79,7 @@ class MeterConfig(Section):
     @field_validator("channel")
     @classmethod
     def _tasmota_only(cls, value: int | None, info: ValidationInfo) -> int | None:
-        if value is not None and info.data.get("format", MeterFormat.TASMOTA) != "tasmota":
+        if value is not None and info.data.get("format", "tasmota") != MeterFormat.TASMOTA:
             raise ValueError("only tasmota meters have channels")
         return value
 
@@ -88,7 +88,7 @@ class MeterConfig(Section):
     def _shelly_component(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return value
-        if info.data.get("format", MeterFormat.SHELLY) != MeterFormat.SHELLY:
+        if info.data.get("format", "shelly") != MeterFormat.SHELLY:
             raise ValueError("only shelly meters have components")
         if not _SHELLY_COMPONENT.fullmatch(value):
             raise ValueError(f"{value!r} should be switch:N, em:N or emdata:N")

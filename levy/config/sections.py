@@ -3,7 +3,7 @@
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,7 +12,6 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_va
 from levy.config.base import Section
 from levy.config.context import DEFAULT_TIMEZONE, context_of, with_default
 from levy.config.secret import resolve_secret
-from levy.config.topics import filter_problem
 from levy.config.values import (
     ConfigPath,
     EnvName,
@@ -22,6 +21,7 @@ from levy.config.values import (
     Port,
     PositiveInt,
     Tariff,
+    TopicFilter,
 )
 from levy.core.model import Supply
 
@@ -54,7 +54,9 @@ class SiteSection(Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise ValueError(f"unknown time zone {value!r}: use an IANA name like Asia/Almaty") from None
+            raise ValueError(
+                f"unknown time zone {value!r}: use an IANA name like Asia/Almaty"
+            ) from None
         return value
 
     @property
@@ -69,7 +71,7 @@ class MqttConfig(Section):
     host: NonEmptyStr = "127.0.0.1"
     port: Port = 1883
     client_id: NonEmptyStr
-    topics: list[str] = Field(default_factory=lambda: ["#"], min_length=1)
+    topics: list[TopicFilter] = Field(default_factory=lambda: ["#"], min_length=1)
     username: NonEmptyStr | None = None
     password_env: EnvName | None = None
     password_file: ConfigPath | None = None
@@ -85,24 +87,17 @@ class MqttConfig(Section):
         site_id = context_of(info).site_id
         return data if site_id is None else with_default(data, "client_id", f"levy-{site_id}")
 
-    @field_validator("topics")
-    @classmethod
-    def _valid_filters(cls, value: list[str]) -> list[str]:
-        for topic_filter in value:
-            if problem := filter_problem(topic_filter):
-                raise ValueError(problem)
-        return value
-
     @field_validator("qos")
     @classmethod
     def _at_least_once(cls, value: int) -> int:
         if value not in (1, 2):
-            raise ValueError("should be 1 or 2: with QoS 0 the broker drops readings while the "
-                             "daemon is down")
+            raise ValueError(
+                "should be 1 or 2: with QoS 0 the broker drops readings while the daemon is down"
+            )
         return value
 
     @model_validator(mode="after")
-    def _consistent_credentials(self) -> "MqttConfig":
+    def _consistent_credentials(self) -> Self:
         if self.password_env is not None and self.password_file is not None:
             raise ValueError("set password_env or password_file, not both")
         if self.username is None and (self.password_env or self.password_file):
@@ -145,12 +140,14 @@ class InfluxConfig(Section):
     @classmethod
     def _http_url(cls, value: str) -> str:
         parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("credentials don't belong in the URL: use token_env or token_file")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{value!r} should be an http:// or https:// URL")
         return value
 
     @model_validator(mode="after")
-    def _one_token_source(self) -> "InfluxConfig":
+    def _one_token_source(self) -> Self:
         if (self.token_env is None) == (self.token_file is None):
             raise ValueError("set exactly one of token_env and token_file")
         return self
@@ -172,9 +169,9 @@ class RulesConfig(Section):
 
 
 class RateConfig(Section):
-    """One `[[rates]]` entry, in force from `from` until the next entry's `from`."""
+    """One `[[rates]]` entry, in force from `from` (attribute `from_`) until the next entry's."""
 
-    start: LocalTime = Field(alias="from")
+    from_: LocalTime = Field(alias="from")
     grid: Tariff
     off_grid: Tariff
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
 
 from levy.config.context import context_of
+from levy.config.topics import filter_problem
 
 NonEmptyStr = Annotated[str, Field(min_length=1)]
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -31,6 +32,15 @@ def _env_name(value: str) -> str:
 
 
 EnvName = Annotated[str, AfterValidator(_env_name)]
+
+
+def _topic_filter(value: str) -> str:
+    if problem := filter_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+TopicFilter = Annotated[str, AfterValidator(_topic_filter)]
 
 
 def _not_blank(value: Any) -> Any:

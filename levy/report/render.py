@@ -62,7 +62,7 @@ def to_document(figures: PeriodFigures, calendar: Calendar) -> dict[str, Any]:
         {
             "meter": m.meter,
             "supply": m.supply.value,
-            "rated_kw": str(Decimal(m.rated_w).scaleb(-3)),
+            "rated_kw": format(Decimal(m.rated_w).scaleb(-3).normalize(), "f"),
             **energy_fields(m.energy),
             "fee_tenge": str(tenge(m.fee)),
             "deemed_intervals": [

@@ -1,0 +1,23 @@
+"""A synthetic fleet for the benchmarks: a site configuration with N meters in a CSV inventory."""
+
+from pathlib import Path
+
+SITE = """
+[site]
+id = "bench"
+inventory = "meters.csv"
+
+[ledger]
+path = "{ledger}"
+accounting_start = {start}
+"""
+
+
+def write_fleet(folder: Path, meters: int, start_iso: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = ["id,topic,format,rated_kw"]
+    rows += [f"rig-{n:05d},bench/rig-{n:05d},native,3.6" for n in range(meters)]
+    (folder / "meters.csv").write_text("\n".join(rows) + "\n")
+    config = folder / "site.toml"
+    config.write_text(SITE.format(ledger=folder / "ledger.sqlite", start=start_iso))
+    return config
