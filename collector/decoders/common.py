@@ -1,0 +1,200 @@
+"""What every device decoder shares: exact numbers, units, timestamps, and one way of saying no.
+
+Numbers are parsed straight to `Decimal` (never through binary floating point), so a register of
+12345.678 kWh becomes exactly 44_444_440_800_000 mJ. A decoder that cannot use a payload raises
+`DecodeError` carrying the `RejectReason` the core counts and a short detail for the log.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from levy.core.model import Measure, RejectReason
+from levy.core.units import datetime_to_ms, kwh_to_mj, seconds_to_ms, w_to_mw
+
+DEFAULT_MAX_PAYLOAD = 64 * 1024
+WH_PER_KWH = 1000
+
+# One decoder, built once: `json.loads` with these options would build a new one per message.
+_JSON = json.JSONDecoder(parse_float=Decimal, parse_int=Decimal, parse_constant=Decimal)
+
+# A device whose clock was never set reports 1970 (Tasmota before NTP sync, for one); such a time
+# would become a baseline decades before the accounting start, so it is refused here.
+EARLIEST_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
+LATEST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the end of `datetime`
+# Converting 1E+999999999 to an integer would take the whole machine; nothing a meter or a clock
+# reports has more than 15 digits before the point.
+MAX_DIGITS = 15
+
+
+class DecodeError(Exception):
+    """A payload the levy cannot use; the router turns it into a `Rejection`."""
+
+    def __init__(self, reason: RejectReason, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """What one payload says about one channel, already in the core's integer units.
+
+    `ts_ms` is None when the payload carries no time of its own (the receive time then applies).
+    """
+
+    ts_ms: int | None
+    energy_mj: int | None = None
+    power_mw: int | None = None
+    fault: bool = False
+
+
+def kind_of(value: object) -> str:
+    """Name a JSON value's type the way a device's documentation would."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, Decimal):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def check_size(payload: bytes, limit: int) -> None:
+    if len(payload) > limit:
+        raise DecodeError(
+            RejectReason.OVERSIZED, f"payload of {len(payload)} bytes exceeds {limit}"
+        )
+
+
+def load_json(payload: bytes, limit: int) -> object:
+    """Parse a JSON payload with every number (NaN and Infinity too) as an exact `Decimal`.
+
+    Non-finite values are only refused where a decoder reads them, so a NaN in a field the levy
+    ignores (a temperature, say) does not cost the reading.
+    """
+    check_size(payload, limit)
+    try:
+        return _JSON.decode(payload.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise DecodeError(RejectReason.BAD_JSON, "payload is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise DecodeError(RejectReason.BAD_JSON, f"not JSON: {exc}") from None
+    except RecursionError:
+        raise DecodeError(RejectReason.BAD_JSON, "JSON nested too deeply") from None
+
+
+def load_object(payload: bytes, limit: int) -> dict[str, object]:
+    document = load_json(payload, limit)
+    if not isinstance(document, dict):
+        raise DecodeError(
+            RejectReason.NOT_OBJECT, f"payload is {kind_of(document)}, not a JSON object"
+        )
+    return document
+
+
+def field_object(container: dict[str, object], key: str, name: str) -> dict[str, object] | None:
+    """A nested object that may be absent (or null), but is an object when present."""
+    value = container.get(key)
+    if value is None or isinstance(value, dict):
+        return value
+    raise DecodeError(RejectReason.WRONG_TYPE, f"{name} is {kind_of(value)}, not an object")
+
+
+def number(value: object, name: str) -> Decimal:
+    """A meter value: a finite, non-negative JSON number (a boolean is not a number here)."""
+    if type(value) is not Decimal:
+        raise DecodeError(RejectReason.WRONG_TYPE, f"{name} is {kind_of(value)}, not a number")
+    if not value.is_finite():
+        raise DecodeError(RejectReason.NON_FINITE, f"{name} is {value}")
+    if value.adjusted() >= MAX_DIGITS:
+        raise DecodeError(RejectReason.NON_FINITE, f"{name} is {value}, beyond any meter's range")
+    if value < 0:
+        raise DecodeError(RejectReason.NEGATIVE, f"{name} is {value}")
+    return value
+
+
+def energy_from_kwh(value: object, name: str) -> int | None:
+    """Millijoules from a kWh value; None when the field is absent or null."""
+    return None if value is None else kwh_to_mj(number(value, name))
+
+
+def energy_from_wh(value: object, name: str) -> int | None:
+    """Millijoules from a Wh value (Shelly's unit); None when absent or null."""
+    return None if value is None else kwh_to_mj(number(value, name) / WH_PER_KWH)
+
+
+def power_from_w(value: object, name: str) -> int | None:
+    """Milliwatts from a W value; None when absent or null."""
+    return None if value is None else w_to_mw(number(value, name))
+
+
+def timestamp_ms(value: object, name: str, zone: ZoneInfo) -> int:
+    """UTC epoch ms from unix seconds (integer or decimal) or ISO 8601 (naive: in `zone`)."""
+    if isinstance(value, str):
+        return _in_range(_iso_ms(value, name, zone), name)
+    if type(value) is not Decimal:
+        raise DecodeError(
+            RejectReason.WRONG_TYPE,
+            f"{name} is {kind_of(value)}, not unix seconds or an ISO 8601 string",
+        )
+    return unix_ms(value, name)
+
+
+def unix_ms(value: object, name: str) -> int:
+    """UTC epoch ms from unix seconds, integer or decimal."""
+    if type(value) is not Decimal:
+        raise DecodeError(RejectReason.WRONG_TYPE, f"{name} is {kind_of(value)}, not unix seconds")
+    if not value.is_finite() or value.adjusted() >= MAX_DIGITS:
+        raise DecodeError(RejectReason.BAD_TIMESTAMP, f"{name} is {value}")
+    return _in_range(seconds_to_ms(value), name)
+
+
+def epoch_ms(value: object, name: str) -> int:
+    """UTC epoch ms from a number of milliseconds (zigbee2mqtt's `last_seen: epoch`)."""
+    if type(value) is not Decimal:
+        raise DecodeError(RejectReason.WRONG_TYPE, f"{name} is {kind_of(value)}, not a number")
+    if not value.is_finite() or value.adjusted() >= MAX_DIGITS:
+        raise DecodeError(RejectReason.BAD_TIMESTAMP, f"{name} is {value}")
+    return _in_range(seconds_to_ms(value / 1000), name)
+
+
+def _iso_ms(text: str, name: str, zone: ZoneInfo) -> int:
+    try:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        return datetime_to_ms(moment)
+    except (ValueError, OverflowError):
+        raise DecodeError(
+            RejectReason.BAD_TIMESTAMP, f"{name} {text[:40]!r} is not an ISO 8601 time"
+        ) from None
+
+
+def _in_range(ms: int, name: str) -> int:
+    if not EARLIEST_MS <= ms <= LATEST_MS:
+        raise DecodeError(
+            RejectReason.BAD_TIMESTAMP, f"{name} is {ms} ms, outside 2000..9999 (clock not set?)"
+        )
+    return ms
+
+
+def has_billable(sample: Sample, measure: Measure) -> bool:
+    """Whether the sample carries the value a meter of this measure is billed on."""
+    if measure is Measure.ENERGY:
+        return sample.energy_mj is not None
+    return sample.power_mw is not None
+
+
+def require_billable(sample: Sample, measure: Measure, energy_name: str, power_name: str) -> Sample:
+    """For single-message formats: a payload without the billed value (and no fault) is refused."""
+    if sample.fault or has_billable(sample, measure):
+        return sample
+    missing = energy_name if measure is Measure.ENERGY else power_name
+    raise DecodeError(RejectReason.MISSING_FIELD, f"{missing} is missing")

@@ -1,0 +1,346 @@
+"""From (topic, payload) to what it means for each meter: readings, rejections, status changes.
+
+Every topic the router listens on is resolved at construction into one handler in a dict, so a
+message costs one lookup, one decode and one outcome per meter it concerns. The only state kept
+is each Shelly component's last known status, which partial `NotifyStatus` frames are merged onto.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import Protocol, TypeVar
+from zoneinfo import ZoneInfo
+
+from levy.core.model import Availability, Measure, Reading, Rejection, RejectReason
+
+from .decoders import mbmd, native, shelly, tasmota, zigbee2mqtt
+from .decoders.common import DEFAULT_MAX_PAYLOAD, DecodeError, Sample
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A device's own report of being online or offline: for dashboards, never for billing."""
+
+    meter: str
+    status: Availability
+
+
+Outcome = Reading | Rejection | StatusChange
+Handler = Callable[[bytes, int], list[Outcome]]
+Parsed = TypeVar("Parsed")
+
+
+class MeterBinding(Protocol):
+    """What the router needs of a configured meter (the configuration's meter model fits)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def format(self) -> str: ...
+    @property
+    def channel(self) -> int | None: ...
+    @property
+    def component(self) -> str | None: ...
+    @property
+    def measure(self) -> Measure: ...
+
+
+class _Meter(Protocol):
+    @property
+    def meter(self) -> str: ...
+
+
+Target = TypeVar("Target", bound=_Meter)
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    meter: str
+    measure: Measure
+    channel: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class _ShellyTarget:
+    meter: str
+    measure: Measure
+    fields: shelly.Fields
+
+
+class Router:
+    """Routes one message to the meters bound to its topic.
+
+    A meter's `topic` is the exact topic for `native`, `tasmota` and `zigbee2mqtt`, and the device
+    prefix for `shelly` and `mbmd`. Topics below a known device that carry nothing the levy
+    reads (a Shelly's `status/sys`, Tasmota's `tele/<device>/STATE`, mbmd's `Voltage/L1`) give no
+    outcome; any other topic without a meter is an `unknown_meter` rejection. Construction raises
+    ValueError for a binding that could never yield a reading.
+    """
+
+    def __init__(
+        self,
+        bindings: Iterable[MeterBinding],
+        zone: ZoneInfo,
+        max_payload: int = DEFAULT_MAX_PAYLOAD,
+    ) -> None:
+        self._zone = zone
+        self._limit = max_payload
+        self._handlers: dict[str, Handler] = {}
+        self._devices: set[str] = set()
+        grouped: dict[tuple[str, str], list[MeterBinding]] = defaultdict(list)
+        for binding in bindings:
+            if binding.format not in _BUILDERS:
+                raise ValueError(f"meter {binding.id}: unknown format {binding.format!r}")
+            grouped[(binding.format, binding.topic)].append(binding)
+        for (fmt, topic), group in grouped.items():
+            _BUILDERS[fmt](self, topic, group)
+        self._add_mbmd_wills(
+            [(topic, group) for (fmt, topic), group in grouped.items() if fmt == "mbmd"]
+        )
+
+    def route(self, topic: str, payload: bytes, received_ms: int) -> list[Outcome]:
+        handler = self._handlers.get(topic)
+        if handler is not None:
+            return handler(payload, received_ms)
+        if self._below_device(topic):
+            return []
+        return [Rejection(RejectReason.UNKNOWN_METER, f"no meter on topic {topic[:200]!r}")]
+
+    def topics(self) -> list[str]:
+        """Every exact topic with a handler, sorted (for diagnostics and subscription checks)."""
+        return sorted(self._handlers)
+
+    def _add(self, topic: str, handler: Handler) -> None:
+        if topic in self._handlers:
+            raise ValueError(f"topic {topic!r} is claimed twice (two formats, or two devices)")
+        self._handlers[topic] = handler
+
+    def _below_device(self, topic: str) -> bool:
+        while True:
+            topic, slash, _ = topic.rpartition("/")
+            if not slash:
+                return False
+            if topic in self._devices:
+                return True
+
+    def _native(self, topic: str, group: list[MeterBinding]) -> None:
+        def read(document: dict[str, object], target: _Target) -> Sample:
+            return native.sample(document, target.measure, self._zone)
+
+        parse = partial(native.parse, limit=self._limit)
+        self._add(topic, partial(_each, _targets(group), parse, read))
+
+    def _tasmota(self, topic: str, group: list[MeterBinding]) -> None:
+        def read(telemetry: tasmota.Telemetry, target: _Target) -> Sample:
+            return telemetry.sample(target.channel, target.measure)
+
+        targets = [_Target(b.id, Measure(b.measure), _channel(b)) for b in group]
+        parse = partial(tasmota.parse, zone=self._zone, limit=self._limit)
+        self._add(topic, partial(_each, targets, parse, read))
+        will = tasmota.will_topic(topic)
+        if will is not None:
+            self._add(will, partial(_availability, tasmota.parse_will, _ids(group)))
+            self._devices.add(topic.rpartition("/")[0])
+
+    def _zigbee2mqtt(self, topic: str, group: list[MeterBinding]) -> None:
+        def read(document: dict[str, object], target: _Target) -> Sample | None:
+            return zigbee2mqtt.sample(document, target.measure, self._zone)
+
+        parse = partial(zigbee2mqtt.parse, limit=self._limit)
+        self._add(topic, partial(_each, _targets(group), parse, read))
+        will = partial(zigbee2mqtt.parse_availability, limit=self._limit)
+        self._add(f"{topic}/{zigbee2mqtt.AVAILABILITY}", partial(_availability, will, _ids(group)))
+        self._devices.add(topic)
+
+    def _shelly(self, prefix: str, group: list[MeterBinding]) -> None:
+        device = _ShellyDevice(self._limit)
+        for binding in group:
+            device.bind(binding)
+        for component in device.components():
+            self._add(f"{prefix}/{shelly.STATUS}/{component}", partial(device.on_status, component))
+        self._add(f"{prefix}/{shelly.EVENTS}", device.on_events)
+        online = partial(_availability, shelly.parse_will, _ids(group))
+        self._add(f"{prefix}/{shelly.ONLINE}", online)
+        self._devices.add(prefix)
+
+    def _mbmd(self, prefix: str, group: list[MeterBinding]) -> None:
+        """`Import` feeds the energy meters and `Power` the power meters; each tells the other
+        kind nothing, so it gives them no outcome (and is no unknown topic either)."""
+        for name, parse, measure in (
+            (mbmd.IMPORT, mbmd.parse_import, Measure.ENERGY),
+            (mbmd.POWER, mbmd.parse_power, Measure.POWER),
+        ):
+            meters = [b.id for b in group if Measure(b.measure) is measure]
+            value = partial(parse, limit=self._limit)
+            self._add(f"{prefix}/{name}", partial(_mbmd_value, value, measure, meters))
+        self._devices.add(prefix)
+
+    def _add_mbmd_wills(self, devices: list[tuple[str, list[MeterBinding]]]) -> None:
+        """mbmd has one will for all its devices: `<root>/status`."""
+        by_will: dict[str, list[str]] = defaultdict(list)
+        for prefix, group in devices:
+            will = mbmd.status_topic(prefix)
+            if will is not None:
+                by_will[will].extend(_ids(group))
+        for will, meters in by_will.items():
+            self._add(will, partial(_availability, mbmd.parse_will, meters))
+
+
+_BUILDERS: dict[str, Callable[[Router, str, list[MeterBinding]], None]] = {
+    "native": Router._native,
+    "tasmota": Router._tasmota,
+    "zigbee2mqtt": Router._zigbee2mqtt,
+    "shelly": Router._shelly,
+    "mbmd": Router._mbmd,
+}
+
+
+class _ShellyDevice:
+    """One Shelly: its meters by component, and each component's merged status."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._targets: dict[str, list[_ShellyTarget]] = defaultdict(list)
+        self._status: dict[str, dict[str, object]] = {}
+
+    def bind(self, binding: MeterBinding) -> None:
+        component = binding.component or shelly.DEFAULT_COMPONENT
+        fields = shelly.component_fields(component)
+        measure = Measure(binding.measure)
+        if (fields.energy if measure is Measure.ENERGY else fields.power) is None:
+            raise ValueError(f"meter {binding.id}: Shelly {component} reports no {measure}")
+        self._targets[component].append(_ShellyTarget(binding.id, measure, fields))
+
+    def components(self) -> list[str]:
+        return list(self._targets)
+
+    def on_status(self, component: str, payload: bytes, received_ms: int) -> list[Outcome]:
+        """A component's whole status (no time of its own): it replaces what was known."""
+        try:
+            self._status[component] = shelly.parse_status(payload, self._limit)
+        except DecodeError as error:
+            return _rejections((t.meter for t in self._targets[component]), error)
+        return self._readings(component, received_ms, received_ms)
+
+    def on_events(self, payload: bytes, received_ms: int) -> list[Outcome]:
+        """An RPC frame: each billed component it mentions is merged onto its known status
+        and read at the frame's `ts`; other frames (events, replies) give nothing."""
+        try:
+            notification = shelly.parse_rpc(payload, self._limit)
+        except DecodeError as error:
+            return _rejections((t.meter for ts in self._targets.values() for t in ts), error)
+        if notification is None:
+            return []
+        ts_ms = received_ms if notification.ts_ms is None else notification.ts_ms
+        outcomes: list[Outcome] = []
+        for component, targets in self._targets.items():
+            change = notification.params.get(component)
+            if change is None:
+                continue
+            if not isinstance(change, dict):
+                error = DecodeError(RejectReason.WRONG_TYPE, f"params.{component} is not an object")
+                outcomes.extend(_rejections((t.meter for t in targets), error))
+                continue
+            shelly.merge(self._status.setdefault(component, {}), change)
+            outcomes.extend(self._readings(component, ts_ms, received_ms))
+        return outcomes
+
+    def _readings(self, component: str, ts_ms: int, received_ms: int) -> list[Outcome]:
+        status = self._status[component]
+
+        def read(target: _ShellyTarget) -> Sample | None:
+            return shelly.sample(status, target.fields, target.measure, ts_ms)
+
+        return _read_each(self._targets[component], read, received_ms)
+
+
+def _each(
+    targets: list[_Target],
+    parse: Callable[[bytes], Parsed],
+    read: Callable[[Parsed, _Target], Sample | None],
+    payload: bytes,
+    received_ms: int,
+) -> list[Outcome]:
+    """Parse once, then read per meter; a parse failure is one rejection per meter."""
+    try:
+        parsed = parse(payload)
+    except DecodeError as error:
+        return _rejections((t.meter for t in targets), error)
+    return _read_each(targets, partial(read, parsed), received_ms)
+
+
+def _read_each(
+    targets: list[Target], read: Callable[[Target], Sample | None], received_ms: int
+) -> list[Outcome]:
+    """One outcome per meter: a failure only concerns its meter, and None means the message
+    holds nothing for that meter."""
+    outcomes: list[Outcome] = []
+    for target in targets:
+        try:
+            sample = read(target)
+        except DecodeError as error:
+            outcomes.append(Rejection(error.reason, error.detail, target.meter))
+            continue
+        if sample is not None:
+            ts_ms = received_ms if sample.ts_ms is None else sample.ts_ms
+            outcomes.append(
+                Reading(
+                    target.meter,
+                    ts_ms,
+                    received_ms,
+                    sample.energy_mj,
+                    sample.power_mw,
+                    sample.fault,
+                )
+            )
+    return outcomes
+
+
+def _mbmd_value(
+    parse: Callable[[bytes], int],
+    measure: Measure,
+    meters: list[str],
+    payload: bytes,
+    received_ms: int,
+) -> list[Outcome]:
+    if not meters:
+        return []
+    try:
+        value = parse(payload)
+    except DecodeError as error:
+        return _rejections(meters, error)
+    if measure is Measure.ENERGY:
+        return [Reading(meter, received_ms, received_ms, energy_mj=value) for meter in meters]
+    return [Reading(meter, received_ms, received_ms, power_mw=value) for meter in meters]
+
+
+def _availability(
+    parse: Callable[[bytes], Availability], meters: list[str], payload: bytes, _received_ms: int
+) -> list[Outcome]:
+    try:
+        status = parse(payload)
+    except DecodeError as error:
+        return _rejections(meters, error)
+    return [StatusChange(meter, status) for meter in meters]
+
+
+def _rejections(meters: Iterable[str], error: DecodeError) -> list[Outcome]:
+    return [Rejection(error.reason, error.detail, meter) for meter in meters]
+
+
+def _targets(group: list[MeterBinding]) -> list[_Target]:
+    return [_Target(b.id, Measure(b.measure)) for b in group]
+
+
+def _channel(binding: MeterBinding) -> int:
+    channel = 1 if binding.channel is None else binding.channel
+    if channel < 1:
+        raise ValueError(f"meter {binding.id}: channel {channel} is not 1 or more")
+    return channel
+
+
+def _ids(group: list[MeterBinding]) -> list[str]:
+    return [binding.id for binding in group]

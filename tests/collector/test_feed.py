@@ -1,0 +1,171 @@
+"""Recorded feeds: mosquitto_sub's %j and %J lines, plain or gzipped, and our own archive lines.
+
+Line shapes follow mosquitto's client/sub_client_output.c (json_print):
+https://github.com/eclipse/mosquitto/blob/master/client/sub_client_output.c
+{"tst":..., "topic":..., "qos":..., "retain":..., "payloadlen":..., ["mid":...,] "payload":...}
+with tst = strftime("%Y-%m-%dT%H:%M:%S.000000Z%z") of the local time, microseconds filled in.
+"""
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from collector.feed import FeedError, FeedLine, format_feed_line, parse_tst, read_feed
+from collector.router import Router
+from levy.core.model import Reading
+from tests.collector.support import ALMATY, Meter, utc_ms
+
+TST = "2026-11-24T23:21:42.063128Z+0000"
+MS = utc_ms(2026, 11, 24, 23, 21, 42) + 63
+SENSOR = (
+    b'{"Time":"2026-11-25T04:21:42","ENERGY":{"Total":0.984,"Yesterday":0.000,"Today":0.984,'
+    b'"Period":12,"Power":145,"Factor":0.90,"Voltage":220,"Current":0.731}}'
+)
+
+
+def percent_j(payload: bytes, topic: str = "tele/pow1/SENSOR", tst: str = TST) -> str:
+    """What `mosquitto_sub -F %j` prints for a text payload (QoS 1, so with a mid)."""
+    text = json.dumps(payload.decode(), separators=(",", ":"))
+    return (
+        f'{{"tst":"{tst}","topic":"{topic}","qos":1,"retain":0,'
+        f'"payloadlen":{len(payload)},"mid":7,"payload":{text}}}'
+    )
+
+
+def percent_capital_j(payload: bytes, topic: str = "tele/pow1/SENSOR") -> str:
+    """What `mosquitto_sub -F %J` prints: the payload inlined as JSON."""
+    return (
+        f'{{"tst":"{TST}","topic":"{topic}","qos":0,"retain":1,'
+        f'"payloadlen":{len(payload)},"payload":{payload.decode()}}}'
+    )
+
+
+def write(tmp_path: Path, lines: list[str], name: str = "feed.jsonl") -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_percent_j_and_percent_capital_j(tmp_path: Path) -> None:
+    path = write(tmp_path, [percent_j(SENSOR), percent_capital_j(SENSOR)])
+    assert list(read_feed(path)) == [
+        FeedLine(1, MS, "tele/pow1/SENSOR", SENSOR),
+        FeedLine(2, MS, "tele/pow1/SENSOR", SENSOR),  # compact already, numbers kept as written
+    ]
+
+
+def test_percent_capital_j_is_reserialised_compactly_with_exact_numbers(tmp_path: Path) -> None:
+    spaced = b'{ "Time": "2026-11-25T04:21:42", "ENERGY": {"Total": 12345.678000, "Power": 1E+3} }'
+    [line] = read_feed(write(tmp_path, [percent_capital_j(spaced)]))
+    assert (
+        line.payload
+        == b'{"Time":"2026-11-25T04:21:42","ENERGY":{"Total":12345.678000,"Power":1E+3}}'
+    )
+
+
+def test_tst_forms() -> None:
+    # mosquitto prints local time, then a literal Z, then the real offset: the offset wins.
+    assert parse_tst("2026-11-25T04:21:42.063128Z+0500") == MS
+    assert parse_tst("2026-11-24T23:21:42.063128Z") == MS
+    assert parse_tst("2026-11-24T23:21:42.063+00:00") == MS
+    assert parse_tst("2026-11-25T04:21:42.063+05:00") == MS
+    with pytest.raises(ValueError, match="offset"):
+        parse_tst("2026-11-24T23:21:42")
+
+
+def test_gzip_is_detected_by_its_magic_bytes_not_its_name(tmp_path: Path) -> None:
+    packed = tmp_path / "archive-2026-11-24T23.jsonl"
+    with gzip.open(packed, "wt", encoding="utf-8") as out:
+        out.write(percent_j(SENSOR) + "\n" + percent_j(b"Online", "tele/pow1/LWT") + "\n")
+    plain = write(tmp_path, [percent_j(b"Online", "tele/pow1/LWT")], name="looks-packed.jsonl.gz")
+    assert [line.payload for line in read_feed(packed)] == [SENSOR, b"Online"]
+    assert [line.payload for line in read_feed(plain)] == [b"Online"]
+
+
+def test_malformed_lines_are_reported_and_the_rest_is_read(tmp_path: Path) -> None:
+    good = percent_j(SENSOR)
+    lines = [
+        good,
+        '{"tst":"2026-11-24T23:21:42.063128Z+0000","topic":"t","payload":',
+        '{"topic":"t","payload":"x"}',
+        '{"tst":"yesterday","topic":"t","payload":"x"}',
+        '{"tst":"2026-11-24T23:21:42","topic":"t","payload":"x"}',
+        f'{{"tst":"{TST}","payload":"x"}}',
+        f'{{"tst":"{TST}","topic":"t"}}',
+        '["not", "an", "object"]',
+        "",
+        f'{{"tst":"{TST}","topic":"t","payloadlen":{"9" * 5000},"payload":"x"}}',
+        good,
+    ]
+    results = list(read_feed(write(tmp_path, lines)))
+    assert [type(r).__name__ for r in results] == ["FeedLine"] + ["FeedError"] * 8 + ["FeedLine"]
+    assert [r.line_no for r in results] == [1, 2, 3, 4, 5, 6, 7, 8, 10, 11]
+    problems = [r.problem for r in results if isinstance(r, FeedError)]
+    assert "not JSON" in problems[0]
+    assert problems[1] == "tst is missing"
+    assert "not a time" in problems[2]
+    assert "offset" in problems[3]
+    assert problems[4] == "topic is missing"
+    assert problems[5] == "payload is missing"
+    assert "not a JSON object" in problems[6]
+
+
+def test_binary_payloads_in_every_form_mosquitto_prints(tmp_path: Path) -> None:
+    head = f'{{"tst":"{TST}","topic":"bin","qos":0,"retain":0,"payloadlen":3,"payload":'.encode()
+    mosquitto_2_0 = head + b'"\xff\xfeA"}'  # 2.0 copies the raw bytes into the string
+    newer = head + b"[255,254,65]}"  # later versions print non-printable payloads as bytes
+    path = tmp_path / "binary.jsonl"
+    path.write_bytes(mosquitto_2_0 + b"\n" + newer + b"\n")
+    assert [line.payload for line in read_feed(path)] == [b"\xff\xfeA", b"\xff\xfeA"]
+
+
+def test_json_arrays_strings_and_empty_payloads_under_percent_capital_j(tmp_path: Path) -> None:
+    lines = [
+        percent_capital_j(b"[1,2,3]"),  # a JSON array payload, not bytes: payloadlen is 7
+        percent_capital_j(b'"online"'),  # a JSON string payload prints as a string
+        percent_capital_j(b"1234.567"),
+        f'{{"tst":"{TST}","topic":"t","qos":0,"retain":1,"payloadlen":0,"payload":null}}',
+    ]
+    payloads = [line.payload for line in read_feed(write(tmp_path, lines))]
+    assert payloads == [b"[1,2,3]", b'"online"', b"1234.567", b""]
+
+
+def test_truncated_gzip_reports_where_it_stops(tmp_path: Path) -> None:
+    path = tmp_path / "cut.jsonl.gz"
+    body = gzip.compress(("\n".join([percent_j(SENSOR)] * 200) + "\n").encode())
+    path.write_bytes(body[: len(body) - 40])
+    results = list(read_feed(path))
+    assert isinstance(results[0], FeedLine)
+    assert isinstance(results[-1], FeedError)
+    assert "cut short" in results[-1].problem
+
+
+def test_unreadable_file_raises_oserror_at_once(tmp_path: Path) -> None:
+    with pytest.raises(OSError):
+        read_feed(tmp_path / "missing.jsonl")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [SENSOR, b"Online", b"", b"\xff\x00\x80binary", 'Экибастуз ✓\n\t"q"'.encode(), b"\x00"],
+)
+def test_archive_lines_round_trip(tmp_path: Path, payload: bytes) -> None:
+    line = format_feed_line(MS, "mining/экибастуз/rig-1", payload)
+    assert "\n" not in line
+    record = json.loads(line)
+    assert record["tst"] == "2026-11-24T23:21:42.063000Z+0000"
+    assert record["payloadlen"] == len(payload)
+    [read] = read_feed(write(tmp_path, [line]))
+    assert read == FeedLine(1, MS, "mining/экибастуз/rig-1", payload)
+
+
+def test_a_replayed_line_routes_like_the_live_message(tmp_path: Path) -> None:
+    meter = Meter("pow1", "tele/pow1/SENSOR", "tasmota")
+    [line] = read_feed(write(tmp_path, [percent_capital_j(SENSOR)]))
+    assert isinstance(line, FeedLine)
+    [reading] = Router([meter], ALMATY).route(line.topic, line.payload, line.received_ms)
+    assert reading == Reading(
+        "pow1", utc_ms(2026, 11, 24, 23, 21, 42), MS, energy_mj=3_542_400_000, power_mw=145_000
+    )
