@@ -13,6 +13,7 @@ JSON (a payload that is not JSON is not printed at all), and it is re-serialised
 An empty payload is `null`. The archive writes `%j` lines with `format_feed_line`.
 """
 
+import functools
 import gzip
 import json
 import os
@@ -70,7 +71,21 @@ def format_feed_line(received_ms: int, topic: str, payload: bytes) -> str:
 def parse_tst(text: str) -> int:
     """UTC epoch ms from mosquitto's `tst` or plain ISO 8601 with `Z` or an offset."""
     match = _MOSQUITTO_TST.fullmatch(text)
-    moment = datetime.fromisoformat(f"{match[1]}{match[2]}" if match else text)
+    if match is None:
+        return _iso_ms(text)
+    stamp = match[1]
+    milliseconds = int((stamp[20:23] + "00")[:3]) if len(stamp) > 20 else 0
+    return _whole_second_ms(stamp[:19], match[2]) + milliseconds
+
+
+@functools.lru_cache(maxsize=4096)
+def _whole_second_ms(stamp: str, offset: str) -> int:
+    """Cached: a feed has many lines per second, and datetime parsing dominates reading one."""
+    return _iso_ms(stamp + offset)
+
+
+def _iso_ms(text: str) -> int:
+    moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         raise ValueError("it has no UTC offset")
     return datetime_to_ms(moment)

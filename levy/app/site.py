@@ -59,6 +59,8 @@ class Site:
 
     def open_engine(self, ledger: Ledger, accounting_start_ms: int | None) -> Engine:
         """Bind the ledger to this site, record the meters and load the engine from the ledger."""
+        if accounting_start_ms is None:
+            accounting_start_ms = self.configured_start_ms()
         start = ledger.bind_site(self.id, accounting_start_ms)
         if start < self.rates.boundaries[0]:
             raise UsageError(

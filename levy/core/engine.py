@@ -6,7 +6,7 @@ not with messages. The last row of each meter stays open for extension.
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from levy.core.calendar import Calendar
 from levy.core.model import Interval, Reading, Rejection, RejectReason
@@ -35,10 +35,6 @@ class Row:
     kind: str
     """"metered" or the deemed reason."""
     energy_mj: int
-
-
-def kind_of(interval: Interval) -> str:
-    return interval.reason.value if interval.reason is not None else interval.basis.value
 
 
 @dataclass(slots=True)
@@ -83,6 +79,7 @@ class Engine:
         self.rates = rates
         self.states = {m: (states or {}).get(m) or initial_state(s) for m, s in self.specs.items()}
         self.open_rows = dict(open_rows or {})
+        self._cuts: dict[str, tuple[int, int]] = {}
         self.clock_ms = clock_ms
         self.frozen_until_ms = frozen_until_ms
         for meter, state in self.states.items():
@@ -130,9 +127,8 @@ class Engine:
     def _record(
         self, meter: str, state: MeterState, interval: Interval | None, changes: Changes
     ) -> None:
-        if state != self.states[meter]:
-            self.states[meter] = state
-            changes.states[meter] = state
+        self.states[meter] = state
+        changes.states[meter] = state
         if interval is None:
             return
         for piece in split(interval, self.calendar, self.rates):
@@ -141,21 +137,31 @@ class Engine:
             changes.rows[(meter, row.start_ms)] = row
 
     def _extend(self, piece: Interval) -> Row:
+        """The open row grown by `piece`, or a new row when the basis, the reason, the hour or
+        the rate step changes."""
         if self.frozen_until_ms is not None and piece.start_ms < self.frozen_until_ms:
             raise FrozenPeriodError(
                 f"meter {piece.meter}: an interval from {self.calendar.iso(piece.start_ms)} would "
                 f"change a closed period (closed to {self.calendar.iso(self.frozen_until_ms)})"
             )
-        kind = kind_of(piece)
+        kind = piece.reason.value if piece.reason is not None else piece.basis.value
         row = self.open_rows.get(piece.meter)
         if (
             row is not None
             and row.end_ms == piece.start_ms
             and row.kind == kind
-            and piece.start_ms < next_cut(self.calendar, self.rates, row.start_ms)
+            and piece.start_ms < self._row_cut(row)
         ):
-            return replace(row, end_ms=piece.end_ms, energy_mj=row.energy_mj + piece.energy_mj)
+            return Row(row.meter, row.start_ms, piece.end_ms, kind, row.energy_mj + piece.energy_mj)
         return Row(piece.meter, piece.start_ms, piece.end_ms, kind, piece.energy_mj)
+
+    def _row_cut(self, row: Row) -> int:
+        """Where the open row must end, computed once per row rather than once per reading."""
+        cached = self._cuts.get(row.meter)
+        if cached is None or cached[0] != row.start_ms:
+            cached = (row.start_ms, next_cut(self.calendar, self.rates, row.start_ms))
+            self._cuts[row.meter] = cached
+        return cached[1]
 
     def freeze_until(self, end_ms: int) -> None:
         self.frozen_until_ms = max(self.frozen_until_ms or end_ms, end_ms)

@@ -117,13 +117,14 @@ def deemed_reason(
         return DeemedReason.METER_FAULT
     if t - base.t_ms > rules.stale_after_ms:
         return DeemedReason.NO_DATA
+    factor = rules.implausible_factor
     if spec.measure is Measure.ENERGY:
         if value < base.value:
             return DeemedReason.REGISTER_DECREASE
-        average_w = Fraction(value - base.value, t - base.t_ms)
+        energy, span = value - base.value, t - base.t_ms  # mJ per ms is W
     else:
-        average_w = Fraction(base.value + value, 2000)
-    if average_w > spec.rated_w * rules.implausible_factor:
+        energy, span = base.value + value, 2000  # (P0 + P1) / 2 in mW, as W
+    if energy * factor.denominator > spec.rated_w * factor.numerator * span:
         return DeemedReason.IMPLAUSIBLE
     return None
 

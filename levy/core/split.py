@@ -18,6 +18,8 @@ def split(interval: Interval, calendar: Calendar, rates: RateSchedule) -> list[I
     """Pieces in time proportion. Each piece's energy is the difference of rounded cumulative
     shares, so the pieces add up to the whole exactly; deemed pieces (rated W x ms) stay exact."""
     start, end, energy = interval.start_ms, interval.end_ms, interval.energy_mj
+    if next_cut(calendar, rates, start) >= end:
+        return [interval]
     total = end - start
     pieces = []
     cursor, given = start, 0

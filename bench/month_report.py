@@ -1,0 +1,81 @@
+"""Ledger size and monthly report time for 10,000 meters over a whole month.
+
+The ledger stores one row per meter, basis and reason per clock hour, so its size does not depend
+on how often meters report while they report within `stale_after_s`: a reading every 15 minutes
+builds the same rows as one every 10 seconds, 90 times faster. Every 500th meter is silent for
+two hours a day (deemed rows), as a real site has a few.
+
+    python bench/month_report.py [--meters 10000] [--month 2026-10] [--out bench/out/month]
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.fleet import write_fleet  # noqa: E402
+from levy.app.site import Site  # noqa: E402
+from levy.config import load_config  # noqa: E402
+from levy.core.calendar import parse_period  # noqa: E402
+from levy.core.model import Reading  # noqa: E402
+from levy.ledger.store import Ledger  # noqa: E402
+from levy.report.figures import build_figures  # noqa: E402
+from levy.report.render import render_json, to_document  # noqa: E402
+
+STEP_MS = 900_000
+MJ_PER_STEP = 2_880_000_000 * STEP_MS // 3_600_000  # 3.2 kW of a 3.6 kW rig
+
+
+def silent(meter: int, ms: int) -> bool:
+    return meter % 500 == 0 and (ms // 3_600_000) % 24 in (3, 4)
+
+
+def build_month(site: Site, ledger: Ledger, start: int, end: int, meters: list[str]) -> int:
+    engine = site.open_engine(ledger, start)
+    count = 0
+    for ms in range(start, end + 2 * STEP_MS, STEP_MS):
+        step = (ms - start) // STEP_MS
+        batch = [
+            Reading(name, ms, ms, energy_mj=step * MJ_PER_STEP)
+            for n, name in enumerate(meters)
+            if not silent(n, ms)
+        ]
+        ledger.commit(engine.apply(batch, now_ms=ms))
+        count += len(batch)
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--meters", type=int, default=10_000)
+    parser.add_argument("--month", default="2026-10")
+    parser.add_argument("--out", type=Path, default=Path("bench/out/month"))
+    args = parser.parse_args()
+    config = write_fleet(args.out, args.meters, f"{args.month}-01T00:00:00+05:00")
+    ledger_path = args.out / "ledger.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{ledger_path}{suffix}").unlink(missing_ok=True)
+    site = Site.from_config(load_config(config))
+    period = parse_period(args.month)
+    start, end = site.calendar.period_bounds(period)
+    ledger = Ledger(ledger_path)
+    began = time.perf_counter()
+    readings = build_month(site, ledger, start, end, [m.id for m in site.config.meters])
+    built = time.perf_counter() - began
+    ledger.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    rows = ledger.db.execute("SELECT COUNT(*) FROM intervals").fetchone()[0]
+    began = time.perf_counter()
+    figures = build_figures(ledger, site.id, site.calendar, site.rates, period)
+    text = render_json(to_document(figures, site.calendar))
+    report_s = time.perf_counter() - began
+    print(f"meters           {args.meters}")
+    print(f"readings applied {readings} in {built:.0f} s")
+    print(f"ledger rows      {rows}")
+    print(f"ledger size      {ledger_path.stat().st_size / 2**20:.0f} MiB")
+    print(f"monthly report   {report_s:.2f} s ({len(text) // 1024} KiB of JSON)")
+
+
+if __name__ == "__main__":
+    main()
