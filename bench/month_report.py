@@ -5,24 +5,21 @@ on how often meters report while they report within `stale_after_s`: a reading e
 builds the same rows as one every 10 seconds, 90 times faster. Every 500th meter is silent for
 two hours a day (deemed rows), as a real site has a few.
 
-    python bench/month_report.py [--meters 10000] [--month 2026-10] [--out bench/out/month]
+    python -m bench.month_report [--meters 10000] [--month 2026-10] [--out bench/out/month]
 """
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.fleet import write_fleet  # noqa: E402
-from levy.app.site import Site  # noqa: E402
-from levy.config import load_config  # noqa: E402
-from levy.core.calendar import parse_period  # noqa: E402
-from levy.core.model import Reading  # noqa: E402
-from levy.ledger.store import Ledger  # noqa: E402
-from levy.report.figures import build_figures  # noqa: E402
-from levy.report.render import render_json, to_document  # noqa: E402
+from bench.fleet import write_fleet
+from levy.app.site import Site
+from levy.config import load_config
+from levy.core.calendar import parse_period
+from levy.core.model import Reading
+from levy.ledger.store import Ledger
+from levy.report.figures import build_figures
+from levy.report.render import render_json, to_document
 
 STEP_MS = 900_000
 MJ_PER_STEP = 2_880_000_000 * STEP_MS // 3_600_000  # 3.2 kW of a 3.6 kW rig

@@ -1,16 +1,13 @@
 """Replay throughput: 1,000,000 recorded lines of 10,000 meters (one reading per meter every
 10 s), through the whole path: feed parsing, decoding, rules, splitting, SQLite commits.
 
-    python bench/replay_throughput.py [--lines 1000000] [--meters 10000] [--out bench/out]
+    python -m bench.replay_throughput [--lines 1000000] [--meters 10000] [--out bench/out]
 """
 
 import argparse
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.fleet import write_fleet
 from collector.feed import format_feed_line

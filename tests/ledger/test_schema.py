@@ -1,0 +1,64 @@
+"""The ledger's schema is versioned: a new ledger migrates to the current version, a ledger from a
+newer release is refused with a plain message, and a batch commits all or nothing."""
+
+import sqlite3
+
+import pytest
+
+from levy.core.engine import Changes, Row
+from levy.core.model import Measure, RejectReason, Supply
+from levy.core.rules import MeterSpec, MeterState
+from levy.ledger.schema import SCHEMA_VERSION, LedgerVersionError
+from levy.ledger.store import Ledger, LedgerError, RejectionRecord
+
+
+def test_a_new_ledger_is_at_the_current_version_in_wal_mode(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite")
+    assert ledger.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert ledger.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_reopening_keeps_everything(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite")
+    ledger.bind_site("s", 1000)
+    ledger.close()
+    again = Ledger(tmp_path / "l.sqlite")
+    assert again.bind_site("s", None) == 1000
+
+
+def test_a_ledger_from_a_newer_release_is_refused(tmp_path):
+    path = tmp_path / "l.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(LedgerVersionError, match="this release reads up to"):
+        Ledger(path)
+
+
+def test_a_file_that_is_not_a_ledger_is_a_plain_error(tmp_path):
+    path = tmp_path / "l.sqlite"
+    path.write_text("not a database, just text that is long enough to be read as a header" * 20)
+    with pytest.raises(LedgerError, match=r"l\.sqlite"):
+        Ledger(path)
+
+
+def test_a_batch_commits_all_or_nothing(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite")
+    ledger.bind_site("s", 0)
+    ledger.register_meters([MeterSpec("m", 1000, Supply.GRID, Measure.ENERGY, 0)])
+    bad = Changes(
+        rows={("m", 0): Row("m", 0, 10, "metered", 5)},
+        states={"m": MeterState(10), "ghost": MeterState(10)},
+    )
+    with pytest.raises(KeyError):
+        ledger.commit(bad)
+    assert ledger.db.execute("SELECT COUNT(*) FROM intervals").fetchone()[0] == 0
+    states, _ = ledger.states()
+    assert states["m"] == MeterState(0)
+
+
+def test_rejections_are_logged_with_their_reason(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite")
+    record = RejectionRecord(5, RejectReason.NON_FINITE, "energy_kwh is NaN", "t/x", "m", b"{}")
+    ledger.commit(Changes(), [record])
+    assert ledger.rejection_counts() == {"non_finite": 1}
