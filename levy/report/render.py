@@ -128,4 +128,11 @@ def render_table(document: dict[str, Any]) -> str:
         for supply, section in document["by_supply"].items()
         for r in section["rates"]
     ]
-    return "\n".join([*head, *rates, "", *body]) + "\n"
+    deemed = [
+        f"  {m['meter']}  {d['start']} .. {d['end']}  {d['reason']}  {d['kwh']} kWh"
+        for m in document["meters"]
+        for d in m["deemed_intervals"]
+    ]
+    if deemed:
+        deemed.insert(0, "\ndeemed at rated power:")
+    return "\n".join([*head, *rates, "", *body, *deemed]) + "\n"

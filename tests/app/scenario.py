@@ -24,40 +24,8 @@ START = datetime(2026, 10, 1, tzinfo=ALMATY)
 END = datetime(2026, 11, 1, 0, 20, tzinfo=ALMATY)
 STEP = timedelta(minutes=10)
 
-SITE_TOML = """
-[site]
-id = "scenario-1"
-
-[ledger]
-path = "{ledger}"
-accounting_start = 2026-10-01T00:00:00+05:00
-
-[[meters]]
-id = "rig-1"
-topic = "mining/scenario-1/rig-1"
-format = "native"
-rated_kw = "3.6"
-
-[[meters]]
-id = "rig-2"
-topic = "tele/rig-2/SENSOR"
-format = "tasmota"
-rated_kw = "6"
-supply = "off_grid"
-
-[[meters]]
-id = "rig-3"
-topic = "mining/scenario-1/rig-3"
-format = "native"
-rated_kw = "2.5"
-commissioned_at = 2026-10-05T00:00:00+05:00
-
-[[meters]]
-id = "rig-4"
-topic = "mining/scenario-1/rig-4"
-format = "native"
-rated_kw = "1"
-"""
+DEMO = Path(__file__).resolve().parents[2] / "config"
+SITE_TOML = (DEMO / "october-demo.toml").read_text()
 
 
 def times(first: datetime, last: datetime):
@@ -142,6 +110,7 @@ def write_feed(path: Path) -> int:
 
 
 def write_site(folder: Path) -> Path:
+    """The demo site's configuration in `folder`, so its ledger (a relative path) lands there."""
     config = folder / "site.toml"
-    config.write_text(SITE_TOML.format(ledger=folder / "ledger.sqlite"))
+    config.write_text(SITE_TOML)
     return config

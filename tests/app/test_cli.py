@@ -27,7 +27,7 @@ def test_check_config_accepts_a_valid_site(config, capsys):
 
 
 def test_check_config_lists_every_error_with_its_key_path(tmp_path, capsys):
-    broken = SITE_TOML.format(ledger="x.sqlite").replace('rated_kw = "3.6"', 'rated_kw = "-1"')
+    broken = SITE_TOML.replace('rated_kw = "3.6"', 'rated_kw = "-1"')
     broken = broken.replace('id = "scenario-1"', 'id = "scenario-1"\ncolour = "red"')
     (tmp_path / "site.toml").write_text(broken)
     status, out, err = run(capsys, "check-config", "-c", str(tmp_path / "site.toml"))

@@ -1,12 +1,13 @@
 """A month of a small site with every deemed reason, replayed and reported; the expected report
 is written out by hand (see scenario.py for the story and the arithmetic in each comment)."""
 
+import gzip
 import json
 
 import pytest
 
 from levy.cli import main
-from tests.app.scenario import write_feed, write_site
+from tests.app.scenario import DEMO, write_feed, write_site
 
 OCTOBER = {
     "site": "scenario-1",
@@ -191,3 +192,9 @@ def test_quarter_report_adds_the_due_dates(site, capsys):
     assert quarter["declaration_due"] == "2027-02-15"
     assert quarter["payment_due"] == "2027-02-25"
     assert quarter["period_end"] == "2027-01-01T00:00:00+05:00"
+
+
+def test_the_committed_demo_feed_is_this_scenario(tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    write_feed(feed)
+    assert gzip.decompress((DEMO / "october-demo.jsonl.gz").read_bytes()) == feed.read_bytes()
