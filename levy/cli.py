@@ -61,9 +61,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from_ms = parse_time(site, args.from_, "--from")
     until_ms = parse_time(site, args.until, "--until")
     ledger = open_ledger(site, must_exist=False)
-    summary = replay(site, ledger, Path(args.input), from_ms, until_ms)
-    for error in summary.malformed[:20]:
-        log.warning("%s line %d: %s", args.input, error.line_no, error.problem)
+    summary = replay(site, ledger, [Path(p) for p in args.input], from_ms, until_ms)
+    for path, error in summary.malformed[:20]:
+        log.warning("%s line %d: %s", path, error.line_no, error.problem)
     tally = summary.tally
     print(f"lines read        {summary.lines}")
     print(f"malformed lines   {len(summary.malformed)}")
@@ -121,7 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("check-config", cmd_check_config, "validate the configuration and list every error")
     sub = add("replay", cmd_replay, "feed recorded MQTT messages through the engine")
     sub.add_argument(
-        "-i", "--input", required=True, help="mosquitto_sub -F %%j / %%J lines (.gz ok)"
+        "-i",
+        "--input",
+        required=True,
+        action="append",
+        help="mosquitto_sub -F %%j / %%J lines (.gz ok), or an archive folder; repeatable",
     )
     sub.add_argument("--from", dest="from_", help="accounting start (ISO 8601; naive = site zone)")
     sub.add_argument("--until", help="ignore later lines and sweep to this time")

@@ -1,70 +1,114 @@
-"""`replay`: feed recorded messages through the same path as the daemon, then sweep to --until."""
+"""`replay`: feed recorded messages through the same path as the daemon, then sweep to --until.
+
+A plain recording (mosquitto_sub) is applied in windows of WINDOW lines; the daemon's own archive
+carries control lines (see journal.py) and is applied batch by batch, exactly as it was live.
+"""
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from collector.feed import FeedError, FeedLine, read_feed
 from collector.router import Router
+from levy.app.closing import close_period
 from levy.app.errors import UsageError
 from levy.app.ingest import Message, Tally, ingest
+from levy.app.journal import CLOSE, CONTROL_PREFIX, SWEEP
 from levy.app.site import Site
+from levy.core.engine import Engine
 from levy.ledger.store import Ledger
 
 WINDOW = 100_000
 """Lines applied as one batch: delivery order inside a batch does not matter (the engine sorts
-it), so a feed reordered within this many lines replays to the same ledger."""
+it), so a recording reordered within this many lines replays to the same ledger."""
 
 
 @dataclass
 class ReplaySummary:
     lines: int = 0
-    malformed: list[FeedError] = field(default_factory=list)
+    malformed: list[tuple[Path, FeedError]] = field(default_factory=list)
     skipped_after_until: int = 0
     tally: Tally = field(default_factory=Tally)
     swept_to_ms: int | None = None
 
 
-def feed_lines(path: Path, summary: ReplaySummary) -> Iterator[FeedLine]:
-    try:
-        for item in read_feed(path):
-            summary.lines += 1
-            if isinstance(item, FeedError):
-                summary.malformed.append(item)
-            else:
-                yield item
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+def expand(inputs: Sequence[Path]) -> list[Path]:
+    """A folder stands for the archive files in it, in time order (their names sort so)."""
+    files: list[Path] = []
+    for path in inputs:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.name.endswith((".jsonl", ".jsonl.gz")))
+        else:
+            files.append(path)
+    return files
+
+
+def feed_lines(inputs: Sequence[Path], summary: ReplaySummary) -> Iterator[FeedLine]:
+    for path in expand(inputs):
+        try:
+            for item in read_feed(path):
+                summary.lines += 1
+                if isinstance(item, FeedError):
+                    summary.malformed.append((path, item))
+                else:
+                    yield item
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+@dataclass
+class Replayer:
+    site: Site
+    ledger: Ledger
+    engine: Engine
+    router: Router
+    summary: ReplaySummary
+    batch: list[Message] = field(default_factory=list)
+    journaled: bool = False
+
+    def flush(self, now_ms: int | None = None) -> None:
+        ingest(self.router, self.engine, self.ledger, self.batch, self.summary.tally, now_ms)
+        self.batch = []
+
+    def control(self, line: FeedLine) -> None:
+        """A journal line ends the batch, as it did live; a sweep or a close happens at its time."""
+        self.journaled = True
+        self.flush(line.received_ms if line.topic == SWEEP else None)
+        if line.topic == CLOSE:
+            period = line.payload.decode("utf-8", "replace")
+            close_period(self.site, self.ledger, self.engine, period, line.received_ms)
 
 
 def replay(
     site: Site,
     ledger: Ledger,
-    path: Path,
+    inputs: Sequence[Path],
     from_ms: int | None = None,
     until_ms: int | None = None,
     window: int = WINDOW,
 ) -> ReplaySummary:
     summary = ReplaySummary()
-    lines = feed_lines(path, summary)
+    lines = feed_lines(inputs, summary)
     first = next(lines, None)
     candidates = [from_ms, site.configured_start_ms(), ledger.accounting_start_ms]
     candidates.append(first.received_ms if first is not None else None)
     start = next((ms for ms in candidates if ms is not None), None)
     engine = site.open_engine(ledger, start)
-    router = Router(site.config.meters, site.config.zone)
+    run = Replayer(site, ledger, engine, Router(site.config.meters, site.config.zone), summary)
     last_ms: int | None = None
-    pending = itertools.chain([first] if first else [], lines)
-    while batch := list(itertools.islice(pending, window)):
-        kept = [line for line in batch if until_ms is None or line.received_ms <= until_ms]
-        summary.skipped_after_until += len(batch) - len(kept)
-        messages = [Message(line.received_ms, line.topic, line.payload) for line in kept]
-        if messages:
-            last_ms = max(last_ms or 0, max(m.received_ms for m in messages))
-            ingest(router, engine, ledger, messages, summary.tally)
-    sweep_to = until_ms if until_ms is not None else last_ms
-    if sweep_to is not None:
-        ingest(router, engine, ledger, [], summary.tally, now_ms=sweep_to)
-        summary.swept_to_ms = sweep_to
+    for line in itertools.chain([first] if first is not None else [], lines):
+        if until_ms is not None and line.received_ms > until_ms:
+            summary.skipped_after_until += 1
+            continue
+        last_ms = line.received_ms if last_ms is None else max(last_ms, line.received_ms)
+        if line.topic.startswith(CONTROL_PREFIX):
+            run.control(line)
+            continue
+        run.batch.append(Message(line.received_ms, line.topic, line.payload))
+        if len(run.batch) >= window:
+            run.flush()
+    sweep_to = until_ms if until_ms is not None or run.journaled else last_ms
+    run.flush(sweep_to)
+    summary.swept_to_ms = sweep_to
     return summary

@@ -147,8 +147,17 @@ class Ledger:
                 rows[name] = Row(name, r_start, r_end, KINDS[kind], energy)
         return states, rows
 
-    def commit(self, changes: Changes, rejections: Iterable[RejectionRecord] = ()) -> None:
+    def commit(
+        self,
+        changes: Changes,
+        rejections: Iterable[RejectionRecord] = (),
+        journal: str | None = None,
+    ) -> None:
+        """`journal` is the raw archive's position after this batch's messages: stored in the
+        same transaction, it tells a restarted daemon which archived lines were committed."""
         with self.transaction() as db:
+            if journal is not None:
+                self.set_meta(db, "journal", journal)
             db.executemany(
                 "INSERT INTO intervals (start_ms, meter_id, end_ms, kind, energy_mj)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (start_ms, meter_id) DO UPDATE SET"
@@ -211,8 +220,10 @@ class Ledger:
     def frozen_until_ms(self) -> int | None:
         return self.db.execute("SELECT MAX(end_ms) FROM closed_periods").fetchone()[0]
 
-    def mark_closed(self, period: ClosedPeriod) -> None:
+    def mark_closed(self, period: ClosedPeriod, journal: str | None = None) -> None:
         with self.transaction() as db:
+            if journal is not None:
+                self.set_meta(db, "journal", journal)
             db.execute(
                 "INSERT OR IGNORE INTO closed_periods (period, start_ms, end_ms, closed_at_ms)"
                 " VALUES (?, ?, ?, ?)",
