@@ -72,6 +72,7 @@ class MqttSource:
         self.session = 0
         self.connected_since_ms: int | None = None
         self.fatal: FatalConnectionError | None = None
+        self.stopping = False
         self._first_connect = threading.Event()
         self.client = self._client()
 
@@ -116,6 +117,7 @@ class MqttSource:
             raise self.fatal
 
     def stop(self) -> None:
+        self.stopping = True
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -164,7 +166,7 @@ class MqttSource:
         properties: Properties | None,
     ) -> None:
         self.connected_since_ms = None
-        if not self.fatal:
+        if not (self.fatal or self.stopping):
             log.warning("disconnected from the MQTT broker (%s); reconnecting", reason_code)
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from levy.app.closing import close_period
+from levy.app.daemon import run_daemon
 from levy.app.errors import UsageError
 from levy.app.replay import replay
 from levy.app.site import Site
@@ -77,6 +78,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    return run_daemon(load_site(args))
+
+
 def cmd_close(args: argparse.Namespace) -> int:
     site = load_site(args)
     ledger = open_ledger(site, must_exist=True)
@@ -118,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(func=func)
         return sub
 
+    add("run", cmd_run, "the daemon: MQTT in, ledger, scheduled sweep and close")
     add("check-config", cmd_check_config, "validate the configuration and list every error")
     sub = add("replay", cmd_replay, "feed recorded MQTT messages through the engine")
     sub.add_argument(

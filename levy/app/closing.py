@@ -7,7 +7,14 @@ from levy.core.engine import Engine
 from levy.ledger.store import ClosedPeriod, Ledger
 
 
-def close_period(site: Site, ledger: Ledger, engine: Engine, label: str, now_ms: int) -> list[str]:
+def close_period(
+    site: Site,
+    ledger: Ledger,
+    engine: Engine,
+    label: str,
+    now_ms: int,
+    journal: str | None = None,
+) -> list[str]:
     """Close a month, or each month of a quarter, at engine time `now_ms`; returns the months
     closed by this call. Too early is refused with the time from which it will succeed."""
     closed_now = []
@@ -26,7 +33,7 @@ def close_period(site: Site, ledger: Ledger, engine: Engine, label: str, now_ms:
         behind = sorted(m for m, state in engine.states.items() if state.accrued_ms < end)
         if behind:
             raise RuntimeError(f"after the closing sweep, {behind} are not accounted to {end} ms")
-        ledger.mark_closed(ClosedPeriod(month, start, end, now_ms))
+        ledger.mark_closed(ClosedPeriod(month, start, end, now_ms), journal)
         engine.freeze_until(end)
         closed_now.append(month)
     return closed_now

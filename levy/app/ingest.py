@@ -51,8 +51,10 @@ def ingest(
     messages: Sequence[Message],
     tally: Tally,
     now_ms: int | None = None,
+    journal: str | None = None,
 ) -> Changes:
-    """Apply one batch and commit it; returns what changed."""
+    """Apply one batch (then sweep at `now_ms` if given) and commit it with the archive's
+    `journal` position; returns what changed."""
     readings: list[Reading] = []
     origin: dict[int, Message] = {}
     rejected: list[RejectionRecord] = []
@@ -68,7 +70,7 @@ def ingest(
         engine.advance_clock(message.received_ms)
     changes = engine.apply(readings, now_ms=now_ms)
     rejected += [record(origin[id(reading)], why) for reading, why in changes.rejections]
-    ledger.commit(changes, [r for r in rejected if r.reason not in NOT_LOGGED])
+    ledger.commit(changes, [r for r in rejected if r.reason not in NOT_LOGGED], journal)
     tally.messages += len(messages)
     tally.add(changes, rejected)
     return changes

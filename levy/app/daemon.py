@@ -1,0 +1,105 @@
+"""`levy-monitor run`: the live daemon. Composes the MQTT intake, the engine worker, the archive,
+the scheduler and the health endpoint, and takes them down in order on SIGTERM or SIGINT."""
+
+import logging
+import queue
+import signal
+import threading
+from datetime import UTC
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from collector.archive import ArchiveError, RawArchive
+from collector.mqtt import BrokerSettings, FatalConnectionError, MqttSource, Received
+from collector.router import Router
+from levy.app.errors import UsageError
+from levy.app.health import HealthServer, Metrics
+from levy.app.journal import decode_position
+from levy.app.site import Site
+from levy.app.worker import Tick, Worker, wall_clock_ms
+from levy.config import SiteConfig
+from levy.ledger.store import Ledger
+
+log = logging.getLogger("levy.daemon")
+
+CLOSE_CHECK_MINUTES = 5
+
+
+def broker_settings(config: SiteConfig) -> BrokerSettings:
+    mqtt = config.mqtt
+    password = mqtt.resolve_password()
+
+    def text(path: object) -> str | None:
+        return None if path is None else str(path)
+
+    return BrokerSettings(
+        host=mqtt.host,
+        port=mqtt.port,
+        client_id=mqtt.client_id,
+        topics=tuple(mqtt.topics),
+        qos=mqtt.qos,
+        keepalive=mqtt.keepalive,
+        username=mqtt.username,
+        password=None if password is None else password.get_secret_value(),
+        tls_ca_file=text(mqtt.tls_ca_file),
+        tls_cert_file=text(mqtt.tls_cert_file),
+        tls_key_file=text(mqtt.tls_key_file),
+    )
+
+
+def schedule(inbox: "queue.Queue[Received | Tick]", config: SiteConfig) -> BackgroundScheduler:
+    """The scheduler only queues ticks: the worker does the work, in order with the messages."""
+    scheduler = BackgroundScheduler(timezone=UTC)
+
+    def post(kind: str) -> None:
+        inbox.put(Tick(kind, wall_clock_ms()))
+
+    scheduler.add_job(post, "interval", ["sweep"], seconds=config.daemon.sweep_interval_s)
+    scheduler.add_job(post, "interval", ["close"], minutes=CLOSE_CHECK_MINUTES)
+    scheduler.add_job(post, "cron", ["rotate"], minute=1)
+    return scheduler
+
+
+def run_daemon(site: Site) -> int:
+    config = site.config
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    ledger = Ledger(config.ledger.path)
+    archive = RawArchive(config.archive.dir, config.archive.retention_days)
+    try:
+        archive.recover(decode_position(ledger.meta("journal")))
+    except ArchiveError as exc:
+        raise UsageError(f"archive {config.archive.dir}: {exc}") from exc
+    start = site.configured_start_ms() or ledger.accounting_start_ms or wall_clock_ms()
+    engine = site.open_engine(ledger, start)
+    inbox: queue.Queue[Received | Tick] = queue.Queue(maxsize=config.daemon.queue_max)
+    source = MqttSource(broker_settings(config), inbox)
+    metrics = Metrics()
+    router = Router(config.meters, config.zone)
+    worker = Worker(site, ledger, engine, router, archive, source, inbox, metrics, stopping)
+    health = None
+    if config.daemon.health_port:
+        health = HealthServer(
+            config.daemon.health_host, config.daemon.health_port, metrics, worker.health
+        )
+    try:
+        source.start()
+    except FatalConnectionError as exc:
+        raise UsageError(str(exc)) from exc
+    scheduler = schedule(inbox, config)
+    scheduler.start()
+    if health is not None:
+        health.start()
+    log.info("site %s: %d meters, ledger %s", site.id, len(engine.specs), config.ledger.path)
+    try:
+        worker.run()
+    finally:
+        scheduler.shutdown(wait=False)
+        source.stop()
+        if health is not None:
+            health.stop()
+        archive.close()
+        ledger.close()
+    log.info("stopped")
+    return 0

@@ -1,0 +1,183 @@
+"""The one engine worker: takes messages and scheduler ticks off the inbox, journals each batch in
+the raw archive, applies and commits it with the archive position, then acknowledges it."""
+
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from collector.archive import RawArchive
+from collector.mqtt import MqttSource, Received
+from collector.router import Router
+from levy.app.closing import close_period
+from levy.app.health import Metrics
+from levy.app.ingest import Message, Tally, ingest
+from levy.app.journal import BATCH, CLOSE, SWEEP, encode_position
+from levy.app.site import Site
+from levy.core.calendar import parse_period
+from levy.core.engine import Engine
+from levy.core.model import Availability
+from levy.ledger.store import Ledger
+
+log = logging.getLogger("levy.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """A scheduler's request, queued behind the messages received before it."""
+
+    kind: str
+    """"sweep", "close" (the previous month, when the rules allow) or "rotate"."""
+    now_ms: int
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class Worker:
+    site: Site
+    ledger: Ledger
+    engine: Engine
+    router: Router
+    archive: RawArchive
+    source: MqttSource
+    inbox: "queue.Queue[Received | Tick]"
+    metrics: Metrics
+    stopping: threading.Event
+    clock: Callable[[], int] = wall_clock_ms
+    availability: dict[str, Availability] = field(default_factory=dict)
+    batch_started_ms: int | None = None
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            self.step(self.collect(wait_s=0.2))
+        for _ in range(self.inbox.qsize()):
+            self.step(self.collect(wait_s=0))
+
+    def collect(self, wait_s: float) -> tuple[list[Received], Tick | None]:
+        """A batch: up to batch_max_messages, or what arrives within batch_max_ms of the first
+        message; a tick ends it."""
+        settings = self.site.config.daemon
+        batch: list[Received] = []
+        deadline = time.monotonic() + wait_s
+        while len(batch) < settings.batch_max_messages:
+            try:
+                item = self.inbox.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if isinstance(item, Tick):
+                return batch, item
+            if not batch:
+                self.batch_started_ms = item.received_ms
+                deadline = time.monotonic() + settings.batch_max_ms / 1000
+            batch.append(item)
+        return batch, None
+
+    def step(self, work: tuple[list[Received], Tick | None]) -> None:
+        received, tick = work
+        sweep_ms = tick.now_ms if tick is not None and self.may_sweep(tick.now_ms) else None
+        if received or sweep_ms is not None:
+            self.commit(received, sweep_ms)
+        if tick is not None and tick.kind == "close" and sweep_ms is not None:
+            self.close_previous_month(tick.now_ms)
+        if tick is not None and tick.kind == "rotate":
+            self.archive.rotate(tick.now_ms)
+        self.observe()
+
+    def may_sweep(self, now_ms: int) -> bool:
+        """Rule 6 live: never while disconnected, nor before the backlog the broker held for us
+        has had stale_after_s to arrive."""
+        since = self.source.connected_since_ms
+        return since is not None and now_ms - since >= self.site.rules.stale_after_ms
+
+    def commit(self, received: list[Received], sweep_ms: int | None) -> None:
+        messages = [Message(r.received_ms, r.topic, r.payload) for r in received]
+        records = [(m.received_ms, m.topic, m.payload) for m in messages]
+        if sweep_ms is not None:
+            records.append((sweep_ms, SWEEP, b""))
+        else:
+            records.append((max(m.received_ms for m in messages), BATCH, b""))
+        tally = Tally()
+        with self.metrics.commit_seconds.time():
+            position = self.archive.append(records)
+            ingest(
+                self.router,
+                self.engine,
+                self.ledger,
+                messages,
+                tally,
+                sweep_ms,
+                encode_position(position),
+            )
+        for message in received:
+            self.source.ack(message)
+        self.batch_started_ms = None
+        self.count(tally)
+
+    def close_previous_month(self, now_ms: int) -> None:
+        calendar = self.site.calendar
+        this_month = parse_period(calendar.month_label(now_ms))
+        start, _ = calendar.period_bounds(this_month)
+        previous = calendar.month_label(start - 1)
+        _, end = calendar.period_bounds(parse_period(previous))
+        if (
+            previous in self.ledger.closed_periods()
+            or now_ms < end + self.site.rules.stale_after_ms
+        ):
+            return
+        position = self.archive.append([(now_ms, CLOSE, previous.encode())])
+        close_period(
+            self.site, self.ledger, self.engine, previous, now_ms, encode_position(position)
+        )
+        log.info("closed %s", previous)
+
+    def count(self, tally: Tally) -> None:
+        self.metrics.messages.inc(tally.messages)
+        self.metrics.accepted.inc(tally.accepted)
+        for reason, n in tally.rejected.items():
+            self.metrics.rejected.labels(reason).inc(n)
+        for meter, change in tally.statuses.items():
+            self.availability[meter] = change.status
+
+    def meter_statuses(self, now_ms: int) -> Counter[str]:
+        """online, offline, fault or silent (no valid reading within stale_after_s), per meter."""
+        statuses: Counter[str] = Counter()
+        stale = self.site.rules.stale_after_ms
+        for meter, state in self.engine.states.items():
+            reported = self.availability.get(meter)
+            if state.faulty or reported is Availability.FAULT:
+                statuses["fault"] += 1
+            elif reported is Availability.OFFLINE:
+                statuses["offline"] += 1
+            elif state.baseline is None or now_ms - state.baseline.t_ms > stale:
+                statuses["silent"] += 1
+            else:
+                statuses["online"] += 1
+        return statuses
+
+    def health(self) -> tuple[bool, dict[str, object]]:
+        """Healthy while connected to the broker; the details say what an operator looks at."""
+        now = self.clock()
+        details: dict[str, object] = {
+            "connected": self.source.connected,
+            "ledger_clock": self.site.calendar.iso(self.engine.clock_ms),
+            "queue_depth": self.inbox.qsize(),
+            "meters": dict(self.meter_statuses(now)),
+        }
+        return self.source.connected, details
+
+    def observe(self) -> None:
+        now = self.clock()
+        self.metrics.queue_depth.set(self.inbox.qsize())
+        self.metrics.ledger_clock.set(self.engine.clock_ms / 1000)
+        self.metrics.connected.set(1 if self.source.connected else 0)
+        oldest = self.batch_started_ms
+        self.metrics.oldest_unacked.set(0 if oldest is None else max(0, now - oldest) / 1000)
+        statuses = self.meter_statuses(now)
+        for status in ("online", "offline", "fault", "silent"):
+            self.metrics.meters.labels(status).set(statuses[status])

@@ -1,0 +1,214 @@
+"""Real parts for the live tests: a Mosquitto of the test's own on a free port, and the daemon as
+a separate process. Nothing here touches a server left running on the machine; a missing
+mosquitto binary fails the test loudly."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(condition, timeout_s: float = 20.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Broker:
+    """A Mosquitto with persistence, so a restart keeps the daemon's session and its backlog."""
+
+    folder: Path
+    port: int = field(default_factory=free_port)
+    extra: str = ""
+    process: subprocess.Popen | None = None
+
+    def start(self) -> "Broker":
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        assert Path(binary).exists(), "mosquitto is not installed: .ci/run installs it"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        conf = self.folder / "mosquitto.conf"
+        conf.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            f"persistence true\npersistence_location {self.folder}/\n"
+            "max_queued_messages 0\n"
+            f"log_dest file {self.folder}/mosquitto.log\n"
+            + (self.extra or "allow_anonymous true\n")
+        )
+        self.process = subprocess.Popen([binary, "-c", str(conf)])
+        wait_until(lambda: accepts(self.port), what=f"mosquitto on port {self.port}")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+class Publisher:
+    """Publishes native payloads at QoS 1 and keeps, line by line, what it published in the replay
+    format: the evidence the daemon's ledger is compared against."""
+
+    def __init__(self, port: int) -> None:
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"pub-{port}")
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        self.sent: list[str] = []
+
+    def native(self, topic: str, ts_ms: int, kwh: str) -> None:
+        payload = f'{{"ts": {ts_ms // 1000}.{ts_ms % 1000:03d}, "energy_kwh": {kwh}}}'
+        self.raw(topic, payload.encode(), ts_ms)
+
+    def raw(self, topic: str, payload: bytes, ts_ms: int | None = None) -> None:
+        from collector.feed import format_feed_line
+
+        now_ms = time.time_ns() // 1_000_000
+        info = self.client.publish(topic, payload, qos=1)
+        info.wait_for_publish(30)
+        self.sent.append(format_feed_line(now_ms if ts_ms is None else ts_ms, topic, payload))
+
+    def write(self, path: Path) -> Path:
+        path.write_text("\n".join(self.sent) + "\n")
+        return path
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def site_toml(folder: Path, broker_port: int, health_port: int, meters: int, **extra: str) -> Path:
+    """A site of `meters` native rigs on `t/rig-N`; `extra` adds raw TOML to [mqtt]."""
+    mqtt_extra = "".join(f"{key} = {value}\n" for key, value in extra.items())
+    body = (
+        '[site]\nid = "live-test"\n\n'
+        f'[mqtt]\nport = {broker_port}\ntopics = ["t/#"]\n{mqtt_extra}\n'
+        "[ledger]\naccounting_start = 2026-11-01T00:00:00+05:00\n\n"
+        f"[daemon]\nhealth_port = {health_port}\nbatch_max_ms = 50\n\n"
+    )
+    body += "".join(
+        f'[[meters]]\nid = "rig-{n}"\ntopic = "t/rig-{n}"\nrated_kw = "3.6"\n\n'
+        for n in range(meters)
+    )
+    path = folder / "site.toml"
+    path.write_text(body)
+    return path
+
+
+@dataclass
+class Daemon:
+    """`levy-monitor run` in its own process, as systemd would run it."""
+
+    config: Path
+    health_port: int
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+    log: Path | None = None
+
+    def start(self, wait_healthy: bool = True) -> "Daemon":
+        self.log = self.config.parent / "daemon.log"
+        with self.log.open("a") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "levy", "run", "-c", str(self.config)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env},
+            )
+        if wait_healthy:
+            wait_until(self.healthy, what="the daemon's /healthz")
+        return self
+
+    def healthy(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"daemon exited with {self.process.returncode}:\n{self.output()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/healthz", timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def health(self) -> dict:
+        url = f"http://127.0.0.1:{self.health_port}/healthz"
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return json.loads(response.read())
+
+    def metrics(self) -> str:
+        url = f"http://127.0.0.1:{self.health_port}/metrics"
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.read().decode()
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def terminate(self, timeout_s: float = 10.0) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout_s)
+
+    def wait(self, timeout_s: float = 20.0) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout=timeout_s)
+
+    def output(self) -> str:
+        return self.log.read_text() if self.log and self.log.exists() else ""
+
+
+def levy(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "levy", *argv], capture_output=True, text=True, timeout=120
+    )
+
+
+def report(config: Path, period: str = "2026-11") -> dict:
+    done = levy("report", "-c", str(config), "--period", period, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def replayed_report(config: Path, feeds: list[Path], folder: Path, period: str = "2026-11") -> dict:
+    """The report of a fresh ledger built by replaying `feeds` with the same site configuration."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = config.read_text().replace(
+        "[ledger]\n", f'[ledger]\npath = "{folder}/replayed.sqlite"\n'
+    )
+    fresh = folder / "replay.toml"
+    fresh.write_text(text)
+    args = ["replay", "-c", str(fresh)]
+    for feed in feeds:
+        args += ["-i", str(feed)]
+    done = levy(*args)
+    assert done.returncode == 0, done.stderr
+    return report(fresh, period)
