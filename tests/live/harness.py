@@ -54,10 +54,11 @@ class Broker:
         assert Path(binary).exists(), "mosquitto is not installed: .ci/run installs it"
         self.folder.mkdir(parents=True, exist_ok=True)
         conf = self.folder / "mosquitto.conf"
+        run_as = "user root\n" if os.geteuid() == 0 else ""
         conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
             f"persistence true\npersistence_location {self.folder}/\n"
-            "max_queued_messages 0\n"
+            f"max_queued_messages 0\n{run_as}"
             f"log_dest file {self.folder}/mosquitto.log\n"
             + (self.extra or "allow_anonymous true\n")
         )
@@ -80,8 +81,14 @@ class Publisher:
     """Publishes native payloads at QoS 1 and keeps, line by line, what it published in the replay
     format: the evidence the daemon's ledger is compared against."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(
+        self, port: int, tls_ca: Path | None = None, auth: tuple[str, str] | None = None
+    ) -> None:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"pub-{port}")
+        if tls_ca is not None:
+            self.client.tls_set(ca_certs=str(tls_ca))
+        if auth is not None:
+            self.client.username_pw_set(*auth)
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
         self.sent: list[str] = []
