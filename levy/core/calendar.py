@@ -49,6 +49,7 @@ class Calendar:
     def __init__(self, zone: ZoneInfo) -> None:
         self.zone = zone
         self._offsets: dict[int, int] = {}
+        self._month_starts: dict[int, int] = {}
 
     def offset_ms(self, ms: int) -> int:
         hour = ms // MS_PER_HOUR
@@ -58,6 +59,16 @@ class Calendar:
             offset = int(moment.utcoffset().total_seconds() * MS_PER_S)  # type: ignore[union-attr]
             self._offsets[hour] = offset
         return offset
+
+    def month_start(self, ms: int) -> int:
+        """The start of the local month holding `ms`; cached per UTC hour like the offsets."""
+        hour = ms // MS_PER_HOUR
+        start = self._month_starts.get(hour)
+        if start is None:
+            local = ms_to_datetime(ms).astimezone(self.zone)
+            start = self.local_midnight_ms(local.year, local.month)
+            self._month_starts[hour] = start
+        return start
 
     def hour_start(self, ms: int) -> int:
         """The local clock hour that contains `ms`, as a UTC instant."""

@@ -44,6 +44,9 @@ class Changes:
     rows: dict[tuple[str, int], Row] = field(default_factory=dict)
     states: dict[str, MeterState] = field(default_factory=dict)
     rejections: list[tuple[Reading, Rejection]] = field(default_factory=list)
+    totals: dict[tuple[str, str, int], int] = field(default_factory=dict)
+    """Energy added per (meter, kind, bucket): a bucket is the part of a month under one rate
+    step, named by its start. Reports sum these instead of every row."""
     accepted: int = 0
     clock_ms: int = 0
 
@@ -135,6 +138,8 @@ class Engine:
             row = self._extend(piece)
             self.open_rows[meter] = row
             changes.rows[(meter, row.start_ms)] = row
+            key = (meter, row.kind, self.bucket(piece.start_ms))
+            changes.totals[key] = changes.totals.get(key, 0) + piece.energy_mj
 
     def _extend(self, piece: Interval) -> Row:
         """The open row grown by `piece`, or a new row when the basis, the reason, the hour or
@@ -154,6 +159,10 @@ class Engine:
         ):
             return Row(row.meter, row.start_ms, piece.end_ms, kind, row.energy_mj + piece.energy_mj)
         return Row(piece.meter, piece.start_ms, piece.end_ms, kind, piece.energy_mj)
+
+    def bucket(self, ms: int) -> int:
+        """The start of the part of a month under one rate step that holds `ms`."""
+        return max(self.calendar.month_start(ms), self.rates.step_at(ms).from_ms)
 
     def _row_cut(self, row: Row) -> int:
         """Where the open row must end, computed once per row rather than once per reading."""

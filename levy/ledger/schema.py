@@ -29,6 +29,14 @@ MIGRATIONS: list[str] = [
         energy_mj INTEGER NOT NULL,
         PRIMARY KEY (start_ms, meter_id)
     ) WITHOUT ROWID;
+    CREATE INDEX intervals_deemed ON intervals (start_ms) WHERE kind != 0;
+    CREATE TABLE totals (
+        meter_id INTEGER NOT NULL REFERENCES meters(id),
+        bucket_ms INTEGER NOT NULL,
+        kind INTEGER NOT NULL,
+        energy_mj INTEGER NOT NULL,
+        PRIMARY KEY (meter_id, bucket_ms, kind)
+    ) WITHOUT ROWID;
     CREATE TABLE closed_periods (
         period TEXT PRIMARY KEY,
         start_ms INTEGER NOT NULL,

@@ -196,6 +196,15 @@ class Ledger:
                 ],
             )
             db.executemany(
+                "INSERT INTO totals (meter_id, bucket_ms, kind, energy_mj) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (meter_id, bucket_ms, kind) DO UPDATE SET"
+                " energy_mj = energy_mj + excluded.energy_mj",
+                [
+                    (self._ids[meter], bucket, KIND_CODE[kind], energy)
+                    for (meter, kind, bucket), energy in changes.totals.items()
+                ],
+            )
+            db.executemany(
                 "INSERT INTO rejections (received_ms, topic, meter, reason, detail, payload)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [
@@ -231,15 +240,15 @@ class Ledger:
             )
 
     def energy_by_meter(self, start_ms: int, end_ms: int) -> Iterator[tuple[str, str, int]]:
-        """(meter, kind, mJ) summed over rows starting in [start, end): rows never cross an hour
-        or a rate step, so callers ask one rate step at a time."""
+        """(meter, kind, mJ) summed over the buckets starting in [start, end): a bucket never
+        spans two months or two rate steps, so callers ask one rate step at a time."""
+        names = {number: name for name, number in self._ids.items()}
         query = (
-            "SELECT m.name, i.kind, SUM(i.energy_mj) FROM intervals i JOIN meters m"
-            " ON m.id = i.meter_id WHERE i.start_ms >= ? AND i.start_ms < ?"
-            " GROUP BY i.meter_id, i.kind"
+            "SELECT meter_id, kind, SUM(energy_mj) FROM totals"
+            " WHERE bucket_ms >= ? AND bucket_ms < ? GROUP BY meter_id, kind"
         )
-        for name, kind, energy in self.db.execute(query, (start_ms, end_ms)):
-            yield name, KINDS[kind], energy
+        for meter_id, kind, energy in self.db.execute(query, (start_ms, end_ms)):
+            yield names[meter_id], KINDS[kind], energy
 
     def deemed_rows(self, start_ms: int, end_ms: int) -> Iterator[tuple[str, int, int, str, int]]:
         """(meter, start, end, reason, mJ) of deemed rows starting in [start, end), in order."""

@@ -3,6 +3,7 @@ is written out by hand (see scenario.py for the story and the arithmetic in each
 
 import gzip
 import json
+import sqlite3
 
 import pytest
 
@@ -169,6 +170,10 @@ def test_october_replayed_and_reported_as_computed_by_hand(site, capsys):
     assert "rejected          1 non_finite" in summary
     assert "rejected          1 unknown_meter" in summary
     assert report(config, capsys) == OCTOBER
+    ledger = sqlite3.connect(config.parent / "var" / "october-demo.sqlite")
+    by_rows = "SELECT meter_id, kind, SUM(energy_mj) FROM intervals GROUP BY 1, 2 ORDER BY 1, 2"
+    by_totals = "SELECT meter_id, kind, SUM(energy_mj) FROM totals GROUP BY 1, 2 ORDER BY 1, 2"
+    assert ledger.execute(by_rows).fetchall() == ledger.execute(by_totals).fetchall()
 
 
 def test_replaying_twice_equals_replaying_once(site, capsys):
