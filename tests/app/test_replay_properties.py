@@ -1,0 +1,97 @@
+"""Replay-level properties over random feeds around a month boundary: replaying twice equals
+replaying once, shuffled or duplicated lines change nothing, and closing then reporting equals
+reporting."""
+
+import contextlib
+import io
+import json
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from collector.feed import format_feed_line
+from levy.cli import main
+from levy.core.units import datetime_to_ms
+
+ALMATY = ZoneInfo("Asia/Almaty")
+START = datetime(2026, 10, 31, 21, 0, tzinfo=ALMATY)
+UNTIL = "2026-11-01T03:00:00+05:00"
+SITE = """
+[site]
+id = "prop"
+[ledger]
+accounting_start = 2026-10-31T21:00:00+05:00
+""" + "".join(
+    f'[[meters]]\nid = "rig-{n}"\ntopic = "p/rig-{n}"\nrated_kw = "3.6"\n' for n in range(3)
+)
+
+
+@st.composite
+def feeds(draw) -> list[str]:
+    lines = []
+    for n in range(draw(st.integers(1, 3))):
+        moment, register = START, Decimal(draw(st.integers(0, 10**6))) / 1000
+        for _ in range(draw(st.integers(0, 30))):
+            moment += timedelta(seconds=draw(st.sampled_from([5, 60, 300, 899, 901, 1800])))
+            event = draw(st.sampled_from(["ok", "ok", "ok", "fault", "reset", "spike", "garbage"]))
+            register = {
+                "reset": Decimal(0),
+                "spike": register + 50,
+                "ok": register + Decimal(draw(st.integers(0, 1000))) / 1000,
+            }.get(event, register)
+            stamp = moment.isoformat()
+            payload = {
+                "fault": f'{{"fault": true, "ts": "{stamp}"}}',
+                "garbage": '{"energy_kwh": NaN}',
+            }.get(event, f'{{"ts": "{stamp}", "energy_kwh": {register}}}')
+            lines.append(format_feed_line(datetime_to_ms(moment), f"p/rig-{n}", payload.encode()))
+    return lines
+
+
+def reports(lines_per_run: list[list[str]], close: bool = False) -> tuple[dict, dict]:
+    """Replay each list of lines in turn into one ledger; report October and November."""
+    with TemporaryDirectory() as folder:
+        config = Path(folder) / "site.toml"
+        config.write_text(SITE)
+        for run, lines in enumerate(lines_per_run):
+            feed = Path(folder) / f"feed-{run}.jsonl"
+            feed.write_text("".join(line + "\n" for line in lines))
+            assert main(["replay", "-c", str(config), "-i", str(feed), "--until", UNTIL]) == 0
+        if close:
+            assert main(["close", "-c", str(config), "--period", "2026-10"]) == 0
+        return tuple(report(config, period) for period in ("2026-10", "2026-11"))
+
+
+def report(config: Path, period: str) -> dict:
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert main(["report", "-c", str(config), "--period", period, "--format", "json"]) == 0
+    return json.loads(buffer.getvalue())
+
+
+@settings(max_examples=25, deadline=None)
+@given(feeds())
+def test_replaying_twice_equals_replaying_once(lines):
+    assert reports([lines, lines]) == reports([lines])
+
+
+@settings(max_examples=25, deadline=None)
+@given(feeds(), st.randoms(use_true_random=False))
+def test_shuffled_and_duplicated_lines_change_nothing(lines, rnd):
+    mixed = lines + rnd.sample(lines, k=len(lines) // 2)
+    rnd.shuffle(mixed)
+    assert reports([mixed]) == reports([lines])
+
+
+@settings(max_examples=25, deadline=None)
+@given(feeds())
+def test_closing_then_reporting_equals_reporting(lines):
+    october, november = reports([lines])
+    closed_october, closed_november = reports([lines], close=True)
+    assert closed_october == {**october, "closed": True}
+    assert closed_november == november
