@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from collector.simulate import cli as simulate
 from levy.app.closing import close_period
 from levy.app.daemon import run_daemon
 from levy.app.errors import UsageError
@@ -78,6 +79,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    config = load_config(Path(args.config)) if args.config is not None else None
+    return simulate.run(args, config)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     return run_daemon(load_site(args))
 
@@ -135,6 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("--from", dest="from_", help="accounting start (ISO 8601; naive = site zone)")
     sub.add_argument("--until", help="ignore later lines and sweep to this time")
+    text = "publish a synthetic fleet, faults included, or write it as a recorded feed"
+    sub = commands.add_parser("simulate", help=text, description=text)
+    sub.add_argument("-c", "--config", help="take the fleet and the broker from this site TOML")
+    sub.set_defaults(func=cmd_simulate)
+    simulate.add_arguments(sub)
     sub = add("close", cmd_close, "close (freeze) a month once the ledger clock allows it")
     sub.add_argument("--period", required=True, help="YYYY-MM (or YYYY-Qn: its three months)")
     sub = add("report", cmd_report, "the filing figures of a month or a quarter")
