@@ -213,41 +213,24 @@ def test_retention_zero_keeps_everything(tmp_path: Path) -> None:
     assert names(archive) == ["2020-01-01T00.jsonl.gz", "2020-01-02T00.jsonl"]
 
 
-def test_a_rotation_stopped_before_its_rename_loses_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("target", "name", "left_behind"),
+    [(os, "replace", "2026-11-24T09.jsonl.gz.tmp"), (Path, "unlink", "2026-11-24T09.jsonl.gz")],
+    ids=["before its rename", "before its unlink"],
+)
+def test_a_rotation_stopped_midway_loses_nothing_and_lists_each_hour_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: object, name: str, left_behind: str
 ) -> None:
     records = [reading(utc_ms(2026, 11, 24, hour, 15)) for hour in (9, 10)]
     with RawArchive(tmp_path, retention_days=0) as archive:
         archive.append(records[:1])
         archive.append(records[1:])
         with monkeypatch.context() as patched:
-            patched.setattr(os, "replace", crash)
+            patched.setattr(target, name, crash)
             with pytest.raises(OSError, match="power cut"):
                 archive.rotate(utc_ms(2026, 11, 24, 10, 30))
 
-        assert (tmp_path / "2026-11-24T09.jsonl.gz.tmp").exists()
-        assert names(archive) == ["2026-11-24T09.jsonl", "2026-11-24T10.jsonl"]
-        assert replay(archive) == records
-
-        archive.rotate(utc_ms(2026, 11, 24, 10, 30))
-
-    assert sorted(os.listdir(tmp_path)) == ["2026-11-24T09.jsonl.gz", "2026-11-24T10.jsonl"]
-    assert replay(archive) == records
-
-
-def test_a_rotation_stopped_before_its_unlink_lists_each_hour_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    records = [reading(utc_ms(2026, 11, 24, hour, 15)) for hour in (9, 10)]
-    with RawArchive(tmp_path, retention_days=0) as archive:
-        archive.append(records[:1])
-        archive.append(records[1:])
-        with monkeypatch.context() as patched:
-            patched.setattr(Path, "unlink", crash)
-            with pytest.raises(OSError, match="power cut"):
-                archive.rotate(utc_ms(2026, 11, 24, 10, 30))
-
-        assert (tmp_path / "2026-11-24T09.jsonl.gz").exists()
+        assert (tmp_path / left_behind).exists()
         assert names(archive) == ["2026-11-24T09.jsonl", "2026-11-24T10.jsonl"]
         assert replay(archive) == records
 

@@ -6,9 +6,7 @@ A missing mosquitto binary fails these tests; it never skips them."""
 import argparse
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -25,55 +23,26 @@ from collector.simulate.fleet import synthetic_meters
 from levy.config import SiteConfig, parse_config
 from levy.core.model import Reading, Rejection
 from tests.collector.support import ALMATY
+from tests.live.harness import Broker, free_port
 
 PREFIX = "sim/live"
 StartBroker = Callable[[str], int]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture
 def start_broker(tmp_path: Path) -> Iterator[StartBroker]:
     """Starts a Mosquitto with the given access lines (default: anonymous) and stops it after
     the test; returns its port."""
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not Path(binary).exists():
-        pytest.fail("mosquitto is not installed (apt-get install mosquitto; .ci/run does it)")
-    processes: list[subprocess.Popen[bytes]] = []
+    brokers: list[Broker] = []
 
     def start(access: str = "allow_anonymous true\n") -> int:
-        port = free_port()
-        conf = tmp_path / f"mosquitto-{port}.conf"
-        run_as = "user root\n" if os.geteuid() == 0 else ""  # else it drops to user mosquitto
-        conf.write_text(
-            f"listener {port} 127.0.0.1\npersistence false\n{run_as}"
-            f"log_dest file {tmp_path}/mosquitto-{port}.log\n{access}"
-        )
-        process = subprocess.Popen([binary, "-c", str(conf)])
-        processes.append(process)
-        deadline = time.monotonic() + 10
-        while not accepts(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"mosquitto did not start on port {port}: see {tmp_path}")
-            time.sleep(0.05)
-        return port
+        broker = Broker(tmp_path / f"broker-{len(brokers)}", extra=access).start()
+        brokers.append(broker)
+        return broker.port
 
     yield start
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=10)
+    for broker in brokers:
+        broker.stop()
 
 
 class Subscriber:
