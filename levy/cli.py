@@ -32,11 +32,11 @@ def load_site(args: argparse.Namespace) -> Site:
     return Site.from_config(load_config(Path(args.config)))
 
 
-def open_ledger(site: Site, must_exist: bool) -> Ledger:
+def open_ledger(site: Site, must_exist: bool, writer: bool = True) -> Ledger:
     path = site.config.ledger.path
     if must_exist and not path.exists():
         raise UsageError(f"no ledger at {path}: nothing has been recorded for this site yet")
-    return Ledger(path)
+    return Ledger(path, writer)
 
 
 def parse_time(site: Site, text: str | None, option: str) -> int | None:
@@ -62,8 +62,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     site = load_site(args)
     from_ms = parse_time(site, args.from_, "--from")
     until_ms = parse_time(site, args.until, "--until")
-    ledger = open_ledger(site, must_exist=False)
-    summary = replay(site, ledger, [Path(p) for p in args.input], from_ms, until_ms)
+    with open_ledger(site, must_exist=False) as ledger:
+        summary = replay(site, ledger, [Path(p) for p in args.input], from_ms, until_ms)
     for path, error in summary.malformed[:20]:
         log.warning("%s line %d: %s", path, error.line_no, error.problem)
     tally = summary.tally
@@ -90,9 +90,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_close(args: argparse.Namespace) -> int:
     site = load_site(args)
-    ledger = open_ledger(site, must_exist=True)
-    engine = site.open_engine(ledger, None)
-    closed = close_period(site, ledger, engine, args.period, ledger.clock_ms)
+    with open_ledger(site, must_exist=True) as ledger:
+        engine = site.open_engine(ledger, None)
+        closed = close_period(site, ledger, engine, args.period, ledger.clock_ms)
     if closed:
         print(f"closed {', '.join(closed)}")
     else:
@@ -106,8 +106,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         period = parse_period(args.period)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    ledger = open_ledger(site, must_exist=True)
-    figures = build_figures(ledger, site.id, site.calendar, site.rates, period)
+    with open_ledger(site, must_exist=True, writer=False) as ledger:
+        figures = build_figures(ledger, site.id, site.calendar, site.rates, period)
     document = to_document(figures, site.calendar)
     render = {"json": render_json, "csv": render_csv, "table": render_table}[args.format]
     sys.stdout.write(render(document))

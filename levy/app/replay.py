@@ -68,6 +68,8 @@ class Replayer:
     journaled: bool = False
 
     def flush(self, now_ms: int | None = None) -> None:
+        if not self.batch and now_ms is None:
+            return
         ingest(self.router, self.engine, self.ledger, self.batch, self.summary.tally, now_ms)
         self.batch = []
 

@@ -1,11 +1,13 @@
 """Reading and writing the ledger. One `commit` is one transaction: the rows of a batch, the meter
 state they came from, the clock and the rejections land together or not at all."""
 
+import fcntl
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from levy.core.engine import Changes, Row
 from levy.core.model import Basis, DeemedReason, RejectReason, Supply
@@ -47,8 +49,12 @@ class ClosedPeriod:
 
 
 class Ledger:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, writer: bool = True) -> None:
+        """A writer holds an exclusive lock beside the ledger for as long as it is open: the engine
+        keeps meter state in memory, so two writers (a daemon and a `close`, say) would overwrite
+        each other's rows. Readers (reports) need no lock: WAL lets them read while one writes."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = self._take_lock(path) if writer else None
         try:
             self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode = WAL")
@@ -59,8 +65,29 @@ class Ledger:
         self.path = path
         self._ids: dict[str, int] = dict(self.db.execute("SELECT name, id FROM meters"))
 
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self.db.close()
+        if self._lock is not None:
+            self._lock.close()
+
+    @staticmethod
+    def _take_lock(path: Path) -> IO[str]:
+        lock = open(f"{path}.lock", "a+")  # noqa: SIM115 -- held until close()
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise LedgerError(
+                f"ledger {path} is in use by another levy-monitor (a running daemon closes months "
+                "by itself; stop it first to replay or close by hand)"
+            ) from None
+        return lock
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

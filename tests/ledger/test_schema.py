@@ -62,3 +62,14 @@ def test_rejections_are_logged_with_their_reason(tmp_path):
     record = RejectionRecord(5, RejectReason.NON_FINITE, "energy_kwh is NaN", "t/x", "m", b"{}")
     ledger.commit(Changes(), [record])
     assert ledger.rejection_counts() == {"non_finite": 1}
+
+
+def test_a_second_writer_is_refused_while_readers_are_welcome(tmp_path):
+    path = tmp_path / "l.sqlite"
+    with Ledger(path):
+        with pytest.raises(LedgerError, match="in use by another levy-monitor"):
+            Ledger(path)
+        with Ledger(path, writer=False) as reader:
+            assert reader.clock_ms == 0
+    with Ledger(path):
+        pass
