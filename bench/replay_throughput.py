@@ -44,7 +44,7 @@ def main() -> None:
     site = Site.from_config(load_config(config))
     ledger = Ledger(site.config.ledger.path)
     began = time.perf_counter()
-    summary = replay(site, ledger, feed)
+    summary = replay(site, ledger, [feed])
     seconds = time.perf_counter() - began
     print(f"lines            {summary.lines}")
     print(f"accepted         {summary.tally.accepted}")
