@@ -82,7 +82,7 @@ class Engine:
         self.rates = rates
         self.states = {m: (states or {}).get(m) or initial_state(s) for m, s in self.specs.items()}
         self.open_rows = dict(open_rows or {})
-        self._cuts: dict[str, tuple[int, int]] = {}
+        self._bounds: dict[str, tuple[int, int, int]] = {}
         self.clock_ms = clock_ms
         self.frozen_until_ms = frozen_until_ms
         for meter, state in self.states.items():
@@ -138,7 +138,7 @@ class Engine:
             row = self._extend(piece)
             self.open_rows[meter] = row
             changes.rows[(meter, row.start_ms)] = row
-            key = (meter, row.kind, self.bucket(piece.start_ms))
+            key = (meter, row.kind, self._row_bounds(row)[1])
             changes.totals[key] = changes.totals.get(key, 0) + piece.energy_mj
 
     def _extend(self, piece: Interval) -> Row:
@@ -155,7 +155,7 @@ class Engine:
             row is not None
             and row.end_ms == piece.start_ms
             and row.kind == kind
-            and piece.start_ms < self._row_cut(row)
+            and piece.start_ms < self._row_bounds(row)[0]
         ):
             return Row(row.meter, row.start_ms, piece.end_ms, kind, row.energy_mj + piece.energy_mj)
         return Row(piece.meter, piece.start_ms, piece.end_ms, kind, piece.energy_mj)
@@ -164,13 +164,15 @@ class Engine:
         """The start of the part of a month under one rate step that holds `ms`."""
         return max(self.calendar.month_start(ms), self.rates.step_at(ms).from_ms)
 
-    def _row_cut(self, row: Row) -> int:
-        """Where the open row must end, computed once per row rather than once per reading."""
-        cached = self._cuts.get(row.meter)
+    def _row_bounds(self, row: Row) -> tuple[int, int]:
+        """Where the open row must end, and its bucket: computed once per row rather than once
+        per reading (a row never crosses an hour, a month or a rate change)."""
+        cached = self._bounds.get(row.meter)
         if cached is None or cached[0] != row.start_ms:
-            cached = (row.start_ms, next_cut(self.calendar, self.rates, row.start_ms))
-            self._cuts[row.meter] = cached
-        return cached[1]
+            cut = next_cut(self.calendar, self.rates, row.start_ms)
+            cached = (row.start_ms, cut, self.bucket(row.start_ms))
+            self._bounds[row.meter] = cached
+        return cached[1], cached[2]
 
     def freeze_until(self, end_ms: int) -> None:
         self.frozen_until_ms = max(self.frozen_until_ms or end_ms, end_ms)
