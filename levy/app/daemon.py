@@ -22,8 +22,6 @@ from levy.ledger.store import Ledger
 
 log = logging.getLogger("levy.daemon")
 
-CLOSE_CHECK_MINUTES = 5
-
 
 def broker_settings(config: SiteConfig) -> BrokerSettings:
     mqtt = config.mqtt
@@ -55,7 +53,7 @@ def schedule(inbox: "queue.Queue[Received | Tick]", config: SiteConfig) -> Backg
         inbox.put(Tick(kind, wall_clock_ms()))
 
     scheduler.add_job(post, "interval", ["sweep"], seconds=config.daemon.sweep_interval_s)
-    scheduler.add_job(post, "interval", ["close"], minutes=CLOSE_CHECK_MINUTES)
+    scheduler.add_job(post, "interval", ["close"], seconds=config.daemon.sweep_interval_s)
     scheduler.add_job(post, "cron", ["rotate"], minute=1)
     return scheduler
 

@@ -19,7 +19,7 @@ METERS = [
 def site(folder, broker_port: int, health_port: int):
     text = (
         f'[site]\nid = "sim"\n[mqtt]\nport = {broker_port}\n'
-        "[ledger]\naccounting_start = 2026-11-01T00:00:00+05:00\n"
+        "[ledger]\naccounting_start = 2026-10-01T00:00:00+05:00\n"
         "[rules]\nstale_after_s = 3\n"
         f"[daemon]\nhealth_port = {health_port}\nsweep_interval_s = 1\nbatch_max_ms = 100\n"
     )
@@ -70,3 +70,7 @@ def test_a_faulty_simulated_fleet_live_equals_the_replay_of_its_archive(tmp_path
     assert deemed == {"no_baseline", "no_data", "meter_fault", "register_decrease", "implausible"}
     archive = tmp_path / "var" / "archive" / "sim"
     assert live == replayed_report(config, [archive], tmp_path / "replay")
+    october = report(config, "2026-10")
+    assert october["closed"], "the daemon closes the previous month once the rules allow"
+    assert october["totals"]["deemed_kwh"] == "13392.000"  # 5 meters x 3.6 kW x 744 h, unheard
+    assert october == replayed_report(config, [archive], tmp_path / "again", "2026-10")
