@@ -53,15 +53,17 @@ class Ledger:
         """A writer holds an exclusive lock beside the ledger for as long as it is open: the engine
         keeps meter state in memory, so two writers (a daemon and a `close`, say) would overwrite
         each other's rows. Readers (reports) need no lock: WAL lets them read while one writes."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = self._take_lock(path) if writer else None
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = self._take_lock(path) if writer else None
             self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = FULL")
             migrate(self.db)
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"ledger {path}: {exc}") from exc
+        except OSError as exc:
+            raise LedgerError(f"ledger {path}: {exc.strerror or exc}") from exc
         self.path = path
         self._ids: dict[str, int] = dict(self.db.execute("SELECT name, id FROM meters"))
 

@@ -121,3 +121,13 @@ def test_report_formats_csv_and_table_carry_the_same_totals(config, tmp_path, ca
     total = json.loads(as_json)["totals"]["fee_tenge"]
     assert as_csv.splitlines()[-1] == f"TOTAL,all,,8104.700,7335.900,768.800,{total}"
     assert total in next(line for line in as_table.splitlines() if line.startswith("TOTAL  all"))
+
+
+def test_a_ledger_that_cannot_be_created_is_a_plain_error(tmp_path, capsys):
+    (tmp_path / "blocked").write_text("a file where the ledger's folder should be")
+    config = tmp_path / "site.toml"
+    config.write_text(SITE_TOML.replace("var/october-demo.sqlite", "blocked/ledger.sqlite"))
+    feed = tmp_path / "feed.jsonl"
+    write_feed(feed)
+    status, _, err = run(capsys, "replay", "-c", str(config), "-i", str(feed))
+    assert status == 2 and "blocked/ledger.sqlite" in err and "Traceback" not in err

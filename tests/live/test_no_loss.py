@@ -115,3 +115,23 @@ def test_sigterm_exits_zero_within_seconds_and_a_restart_resumes(daemon, broker,
     daemon.start()
     stream.publish(50)
     settle_and_compare(daemon, publisher, stream, tmp_path)
+
+
+def test_a_daemon_started_before_its_broker_waits_for_it_and_loses_nothing(tmp_path):
+    broker = Broker(tmp_path / "broker")
+    health = free_port()
+    daemon = Daemon(site_toml(tmp_path, broker.port, health, METERS), health)
+    daemon.start(wait_healthy=False)
+    try:
+        wait_until(lambda: daemon.output().count("not reachable") >= 1, what="a retry")
+        assert daemon.process.poll() is None
+        broker.start()
+        wait_until(daemon.healthy, timeout_s=40, what="the daemon to connect")
+        publisher = Publisher(broker.port)
+        stream = Stream(publisher)
+        stream.publish(50)
+        settle_and_compare(daemon, publisher, stream, tmp_path)
+    finally:
+        if daemon.process.poll() is None:
+            daemon.kill()
+        broker.stop()
