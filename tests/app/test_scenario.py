@@ -2,12 +2,16 @@
 is written out by hand (see scenario.py for the story and the arithmetic in each comment)."""
 
 import gzip
+import itertools
 import json
 import sqlite3
+from datetime import datetime
 
 import pytest
 
 from levy.cli import main
+from levy.core.units import datetime_to_ms
+from levy.ledger.store import Ledger
 from tests.app.scenario import DEMO, write_feed, write_site
 
 OCTOBER = {
@@ -147,6 +151,23 @@ OCTOBER = {
 }
 
 
+def assert_coverage(path) -> None:
+    """The coverage invariant on the stored rows: each meter's rows tile its time from its
+    accounting start to how far it is accounted, with no gap and no overlap."""
+    with Ledger(path, writer=False) as ledger:
+        states, _ = ledger.states()
+        starts = {"rig-3": ms("2026-10-05T00:00:00+05:00")}
+        for meter, state in states.items():
+            spans = ledger.coverage(meter)
+            assert spans[0][0] == starts.get(meter, ms("2026-10-01T00:00:00+05:00"))
+            assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
+            assert spans[-1][1] == state.accrued_ms
+
+
+def ms(text: str) -> int:
+    return datetime_to_ms(datetime.fromisoformat(text))
+
+
 @pytest.fixture
 def site(tmp_path):
     config = write_site(tmp_path)
@@ -170,6 +191,7 @@ def test_october_replayed_and_reported_as_computed_by_hand(site, capsys):
     assert "rejected          1 non_finite" in summary
     assert "rejected          1 unknown_meter" in summary
     assert report(config, capsys) == OCTOBER
+    assert_coverage(config.parent / "var" / "october-demo.sqlite")
     ledger = sqlite3.connect(config.parent / "var" / "october-demo.sqlite")
     by_rows = "SELECT meter_id, kind, SUM(energy_mj) FROM intervals GROUP BY 1, 2 ORDER BY 1, 2"
     by_totals = "SELECT meter_id, kind, SUM(energy_mj) FROM totals GROUP BY 1, 2 ORDER BY 1, 2"
