@@ -34,6 +34,18 @@ class Metrics:
             registry=r,
         )
         self.connected = Gauge("levy_mqtt_connected", "1 while connected to the broker", registry=r)
+        self.owed_kwh = Gauge(
+            "levy_month_to_date_kwh",
+            "energy of the current month so far (shown as a float; the ledger is exact)",
+            ["supply", "basis"],
+            registry=r,
+        )
+        self.owed_tenge = Gauge(
+            "levy_month_to_date_fee_tenge",
+            "levy owed for the current month so far, as the report rounds it",
+            ["supply"],
+            registry=r,
+        )
 
 
 class HealthServer:

@@ -19,8 +19,10 @@ from levy.app.journal import BATCH, CLOSE, SWEEP, encode_position
 from levy.app.site import Site
 from levy.core.calendar import parse_period
 from levy.core.engine import Engine
-from levy.core.model import Availability
+from levy.core.model import Availability, Supply
+from levy.core.units import MJ_PER_KWH
 from levy.ledger.store import Ledger
+from levy.report.figures import build_figures
 
 log = logging.getLogger("levy.worker")
 
@@ -83,6 +85,8 @@ class Worker:
         sweep_ms = tick.now_ms if tick is not None and self.may_sweep(tick.now_ms) else None
         if received or sweep_ms is not None:
             self.commit(received, sweep_ms)
+        if tick is not None and tick.kind == "sweep":
+            self.show_liabilities(tick.now_ms)
         if tick is not None and tick.kind == "close" and sweep_ms is not None:
             self.close_previous_month(tick.now_ms)
         if tick is not None and tick.kind == "rotate":
@@ -135,6 +139,17 @@ class Worker:
             self.site, self.ledger, self.engine, previous, now_ms, encode_position(position)
         )
         log.info("closed %s", previous)
+
+    def show_liabilities(self, now_ms: int) -> None:
+        """Month-to-date figures for the operator's dashboard, from the same code as the report."""
+        calendar = self.site.calendar
+        period = parse_period(calendar.month_label(now_ms))
+        figures = build_figures(self.ledger, self.site.id, calendar, self.site.rates, period)
+        for supply in Supply:
+            energy = figures.supply_energy(supply)
+            for basis, mj in (("metered", energy.metered_mj), ("deemed", energy.deemed_mj)):
+                self.metrics.owed_kwh.labels(supply.value, basis).set(mj / MJ_PER_KWH)
+            self.metrics.owed_tenge.labels(supply.value).set(float(figures.supply_fee(supply)))
 
     def count(self, tally: Tally) -> None:
         self.metrics.messages.inc(tally.messages)

@@ -9,7 +9,7 @@ from levy.core.calendar import Calendar, Period
 from levy.core.model import Basis, Supply
 from levy.core.rates import RateSchedule
 from levy.ledger.store import Ledger
-from levy.report.rounding import kwh_exact
+from levy.report.rounding import kwh_exact, tenge
 
 DUE_DECLARATION_DAY = 15
 DUE_PAYMENT_DAY = 25
@@ -74,6 +74,10 @@ class PeriodFigures:
     closed: bool
     meters: dict[str, MeterFigures]
     lines: dict[Supply, list[RateLine]]
+
+    def supply_fee(self, supply: Supply) -> Decimal:
+        """The sum of the rate lines, each rounded to the tiyn: what a declaration shows."""
+        return sum((tenge(line.fee) for line in self.lines[supply]), Decimal("0.00"))
 
     def supply_energy(self, supply: Supply) -> Energy:
         total = Energy()

@@ -31,7 +31,7 @@ def supply_section(figures: PeriodFigures, supply: Supply, calendar: Calendar) -
         }
         for line in lines
     ]
-    fee = sum((tenge(line.fee) for line in lines), Decimal("0.00"))
+    fee = figures.supply_fee(supply)
     return {**energy_fields(figures.supply_energy(supply)), "fee_tenge": str(fee), "rates": rates}
 
 
