@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from collector.archive import RawArchive
 from collector.feed import FeedError, FeedLine, read_feed
 from collector.router import Router
 from levy.app.closing import close_period
@@ -34,11 +35,12 @@ class ReplaySummary:
 
 
 def expand(inputs: Sequence[Path]) -> list[Path]:
-    """A folder stands for the archive files in it, in time order (their names sort so)."""
+    """A folder is read as the daemon's archive: its hourly files in time order, each hour once."""
     files: list[Path] = []
     for path in inputs:
         if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.name.endswith((".jsonl", ".jsonl.gz")))
+            with RawArchive(path, retention_days=0) as archive:
+                files += archive.files()
         else:
             files.append(path)
     return files
