@@ -82,7 +82,8 @@ class Worker:
 
     def step(self, work: tuple[list[Received], Tick | None]) -> None:
         received, tick = work
-        sweep_ms = tick.now_ms if tick is not None and self.may_sweep(tick.now_ms) else None
+        sweeps = tick is not None and tick.kind in ("sweep", "close")
+        sweep_ms = tick.now_ms if sweeps and self.may_sweep(tick.now_ms) else None
         if received or sweep_ms is not None:
             self.commit(received, sweep_ms)
         if tick is not None and tick.kind == "sweep":
