@@ -59,7 +59,9 @@ def test_a_faulty_simulated_fleet_live_equals_the_replay_of_its_archive(tmp_path
             return len(settled) > 40 and settled[-1] == settled[-40] > 0
 
         wait_until(quiet, what="the daemon to read the whole stream")
-        owed = re.compile(r'^levy_month_to_date_fee_tenge\{supply="grid"\} ([1-9]\S*)$', re.MULTILINE)
+        owed = re.compile(
+            r'^levy_month_to_date_fee_tenge\{supply="grid"\} ([1-9]\S*)$', re.MULTILINE
+        )
         wait_until(lambda: owed.search(daemon.metrics()), what="month-to-date liabilities")
         assert daemon.terminate() == 0
     finally:
