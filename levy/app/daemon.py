@@ -14,7 +14,7 @@ from collector.mqtt import BrokerSettings, FatalConnectionError, MqttSource, Rec
 from collector.router import Router
 from levy.app.errors import UsageError
 from levy.app.health import HealthServer, Metrics
-from levy.app.journal import decode_position
+from levy.app.journal import START, decode_position
 from levy.app.site import Site
 from levy.app.worker import Tick, Worker, wall_clock_ms
 from levy.config import SiteConfig
@@ -69,8 +69,11 @@ def run_daemon(site: Site) -> int:
         archive.recover(decode_position(ledger.meta("journal")))
     except ArchiveError as exc:
         raise UsageError(f"archive {config.archive.dir}: {exc}") from exc
+    new_ledger = ledger.accounting_start_ms is None
     start = site.configured_start_ms() or ledger.accounting_start_ms or wall_clock_ms()
     engine = site.open_engine(ledger, start)
+    if new_ledger:
+        archive.append([(start, START, b"")])
     inbox: queue.Queue[Received | Tick] = queue.Queue(maxsize=config.daemon.queue_max)
     source = MqttSource(broker_settings(config), inbox)
     metrics = Metrics()

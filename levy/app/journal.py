@@ -12,6 +12,9 @@ CONTROL_PREFIX = "$levy/"
 BATCH = "$levy/batch"
 SWEEP = "$levy/sweep"
 CLOSE = "$levy/close"
+START = "$levy/start"
+"""Written once, at the accounting start of a ledger the daemon creates: a replay of the archive
+then starts its accounts where the daemon did."""
 
 
 def encode_position(position: ArchivePosition | None) -> str | None:

@@ -114,13 +114,22 @@ class Publisher:
         self.client.disconnect()
 
 
-def site_toml(folder: Path, broker_port: int, health_port: int, meters: int, **extra: str) -> Path:
-    """A site of `meters` native rigs on `t/rig-N`; `extra` adds raw TOML to [mqtt]."""
+def site_toml(
+    folder: Path,
+    broker_port: int,
+    health_port: int,
+    meters: int,
+    start: str | None = "2026-11-01T00:00:00+05:00",
+    **extra: str,
+) -> Path:
+    """A site of `meters` native rigs on `t/rig-N`; `extra` adds raw TOML to [mqtt]; without a
+    `start` the ledger's accounting start is fixed when the daemon creates it."""
     mqtt_extra = "".join(f"{key} = {value}\n" for key, value in extra.items())
+    ledger = f"accounting_start = {start}\n" if start else ""
     body = (
         '[site]\nid = "live-test"\n\n'
         f'[mqtt]\nport = {broker_port}\ntopics = ["t/#"]\n{mqtt_extra}\n'
-        "[ledger]\naccounting_start = 2026-11-01T00:00:00+05:00\n\n"
+        f"[ledger]\n{ledger}\n"
         f"[daemon]\nhealth_port = {health_port}\nbatch_max_ms = 50\n\n"
     )
     body += "".join(

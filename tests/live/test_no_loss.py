@@ -135,3 +135,23 @@ def test_a_daemon_started_before_its_broker_waits_for_it_and_loses_nothing(tmp_p
         if daemon.process.poll() is None:
             daemon.kill()
         broker.stop()
+
+
+def test_an_archive_replays_from_the_accounting_start_the_daemon_chose(tmp_path, broker):
+    health = free_port()
+    daemon = Daemon(site_toml(tmp_path, broker.port, health, METERS, start=None), health).start()
+    try:
+        publisher = Publisher(broker.port)
+        time.sleep(1.5)
+        stream = Stream(publisher)
+        stream.publish(20)
+        wait_until(lambda: all_read(daemon, stream.last_ms), what="every message")
+        assert daemon.terminate() == 0
+    finally:
+        if daemon.process.poll() is None:
+            daemon.kill()
+    live = report(daemon.config)
+    # no_baseline from the daemon's start to each meter's first reading, 1.5 s at 3.6 kW each
+    assert float(live["totals"]["deemed_kwh"]) >= 0.006
+    archive = tmp_path / "var" / "archive" / "live-test"
+    assert live == replayed_report(daemon.config, [archive], tmp_path / "replay")
