@@ -170,6 +170,8 @@ class MqttSource:
             log.warning("disconnected from the MQTT broker (%s); reconnecting", reason_code)
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        """Waits while the inbox is full (the back-pressure); once stopping, gives up instead:
+        the message stays unacknowledged, and the broker redelivers it to the next session."""
         received = Received(
             time.time_ns() // 1_000_000,
             message.topic,
@@ -178,4 +180,9 @@ class MqttSource:
             message.qos,
             self.session,
         )
-        self.inbox.put(received)
+        while not self.stopping:
+            try:
+                self.inbox.put(received, timeout=0.5)
+                return
+            except queue.Full:
+                continue

@@ -120,6 +120,7 @@ def site_toml(
     health_port: int,
     meters: int,
     start: str | None = "2026-11-01T00:00:00+05:00",
+    daemon: str = "",
     **extra: str,
 ) -> Path:
     """A site of `meters` native rigs on `t/rig-N`; `extra` adds raw TOML to [mqtt]; without a
@@ -130,7 +131,7 @@ def site_toml(
         '[site]\nid = "live-test"\n\n'
         f'[mqtt]\nport = {broker_port}\ntopics = ["t/#"]\n{mqtt_extra}\n'
         f"[ledger]\n{ledger}\n"
-        f"[daemon]\nhealth_port = {health_port}\nbatch_max_ms = 50\n\n"
+        f"[daemon]\nhealth_port = {health_port}\nbatch_max_ms = 50\n{daemon}\n"
     )
     body += "".join(
         f'[[meters]]\nid = "rig-{n}"\ntopic = "t/rig-{n}"\nrated_kw = "3.6"\n\n'

@@ -155,3 +155,19 @@ def test_an_archive_replays_from_the_accounting_start_the_daemon_chose(tmp_path,
     assert float(live["totals"]["deemed_kwh"]) >= 0.006
     archive = tmp_path / "var" / "archive" / "live-test"
     assert live == replayed_report(daemon.config, [archive], tmp_path / "replay")
+
+
+def test_sigterm_with_a_full_inbox_still_exits_promptly_and_loses_nothing(tmp_path, broker):
+    health = free_port()
+    tight = "queue_max = 3\nbatch_max_messages = 2\n"
+    config = site_toml(tmp_path, broker.port, health, METERS, daemon=tight)
+    daemon = Daemon(config, health).start()
+    publisher = Publisher(broker.port)
+    stream = Stream(publisher)
+    stream.publish(150)
+    began = time.monotonic()
+    assert daemon.terminate() == 0
+    assert time.monotonic() - began < 5
+    daemon.start()
+    stream.publish(10)
+    settle_and_compare(daemon, publisher, stream, tmp_path)
