@@ -6,12 +6,13 @@ Numbers are parsed straight to `Decimal` (never through binary floating point), 
 """
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from levy.core.model import Measure, RejectReason
+from levy.core.model import Availability, Measure, RejectReason
 from levy.core.units import datetime_to_ms, kwh_to_mj, seconds_to_ms, w_to_mw
 
 DEFAULT_MAX_PAYLOAD = 64 * 1024
@@ -198,3 +199,14 @@ def require_billable(sample: Sample, measure: Measure, energy_name: str, power_n
         return sample
     missing = energy_name if measure is Measure.ENERGY else power_name
     raise DecodeError(RejectReason.MISSING_FIELD, f"{missing} is missing")
+
+
+def will(payload: bytes, states: Mapping[bytes, Availability], name: str) -> Availability:
+    """A device's availability message, by its exact payload (one of the two in `states`)."""
+    try:
+        return states[payload]
+    except KeyError:
+        expected = " nor ".join(state.decode() for state in states)
+        raise DecodeError(
+            RejectReason.WRONG_TYPE, f"{name} payload {payload[:40]!r} is neither {expected}"
+        ) from None

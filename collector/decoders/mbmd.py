@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from levy.core.model import Availability, RejectReason
 from levy.core.units import kwh_to_mj, w_to_mw
 
-from .common import DecodeError, check_size, number
+from .common import DecodeError, check_size, number, will
 
 IMPORT = "Import"
 POWER = "Power"
@@ -30,13 +30,7 @@ def parse_power(payload: bytes, limit: int) -> int:
 
 
 def parse_will(payload: bytes) -> Availability:
-    try:
-        return _WILL[payload]
-    except KeyError:
-        raise DecodeError(
-            RejectReason.WRONG_TYPE,
-            f"status payload {payload[:40]!r} is neither connected nor disconnected",
-        ) from None
+    return will(payload, _WILL, "status")
 
 
 def status_topic(prefix: str) -> str | None:

@@ -21,6 +21,7 @@ from .common import (
     load_object,
     power_from_w,
     unix_ms,
+    will,
 )
 
 STATUS = "status"
@@ -101,12 +102,7 @@ def sample(
 
 
 def parse_will(payload: bytes) -> Availability:
-    try:
-        return _WILL[payload]
-    except KeyError:
-        raise DecodeError(
-            RejectReason.WRONG_TYPE, f"online payload {payload[:40]!r} is neither true nor false"
-        ) from None
+    return will(payload, _WILL, "online")
 
 
 def _energy(status: dict[str, object], fields: Fields) -> int | None:

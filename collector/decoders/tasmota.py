@@ -19,6 +19,7 @@ from .common import (
     power_from_w,
     require_billable,
     timestamp_ms,
+    will,
 )
 
 SENSOR = "SENSOR"
@@ -70,12 +71,7 @@ def parse(payload: bytes, zone: ZoneInfo, limit: int) -> Telemetry:
 
 
 def parse_will(payload: bytes) -> Availability:
-    try:
-        return _WILL[payload]
-    except KeyError:
-        raise DecodeError(
-            RejectReason.WRONG_TYPE, f"LWT payload {payload[:40]!r} is neither Online nor Offline"
-        ) from None
+    return will(payload, _WILL, "LWT")
 
 
 def will_topic(sensor_topic: str) -> str | None:
