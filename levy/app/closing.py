@@ -7,6 +7,12 @@ from levy.core.engine import Engine
 from levy.ledger.store import ClosedPeriod, Ledger
 
 
+def closable_from_ms(site: Site, month: str) -> int:
+    """Rule 10: a month can close once the clock is stale_after_s past its end."""
+    _, end = site.calendar.period_bounds(parse_period(month))
+    return end + site.rules.stale_after_ms
+
+
 def close_period(
     site: Site,
     ledger: Ledger,
@@ -23,7 +29,7 @@ def close_period(
         if month in already:
             continue
         start, end = site.calendar.period_bounds(parse_period(month))
-        ready_ms = end + site.rules.stale_after_ms
+        ready_ms = closable_from_ms(site, month)
         if now_ms < ready_ms:
             raise UsageError(
                 f"period {month} cannot be closed yet: the clock is {site.calendar.iso(now_ms)}, "

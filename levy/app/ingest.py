@@ -67,7 +67,8 @@ def ingest(
                 rejected.append(record(message, outcome))
             else:
                 tally.statuses[outcome.meter] = outcome
-        engine.advance_clock(message.received_ms)
+    if messages:
+        engine.advance_clock(max(message.received_ms for message in messages))
     changes = engine.apply(readings, now_ms=now_ms)
     rejected += [record(origin[id(reading)], why) for reading, why in changes.rejections]
     ledger.commit(changes, [r for r in rejected if r.reason not in NOT_LOGGED], journal)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from collector.archive import RawArchive
 from collector.mqtt import MqttSource, Received
 from collector.router import Router
-from levy.app.closing import close_period
+from levy.app.closing import closable_from_ms, close_period
 from levy.app.health import Metrics
 from levy.app.ingest import Message, Tally, ingest
 from levy.app.journal import BATCH, CLOSE, SWEEP, encode_position
@@ -88,6 +88,7 @@ class Worker:
             self.commit(received, sweep_ms)
         if tick is not None and tick.kind == "sweep":
             self.show_liabilities(tick.now_ms)
+            self.show_meters(tick.now_ms)
         if tick is not None and tick.kind == "close" and sweep_ms is not None:
             self.close_previous_month(tick.now_ms)
         if tick is not None and tick.kind == "rotate":
@@ -129,10 +130,8 @@ class Worker:
         this_month = parse_period(calendar.month_label(now_ms))
         start, _ = calendar.period_bounds(this_month)
         previous = calendar.month_label(start - 1)
-        _, end = calendar.period_bounds(parse_period(previous))
-        if (
-            previous in self.ledger.closed_periods()
-            or now_ms < end + self.site.rules.stale_after_ms
+        if previous in self.ledger.closed_periods() or now_ms < closable_from_ms(
+            self.site, previous
         ):
             return
         position = self.archive.append([(now_ms, CLOSE, previous.encode())])
@@ -159,6 +158,8 @@ class Worker:
             self.metrics.rejected.labels(reason).inc(n)
         for meter, change in tally.statuses.items():
             self.availability[meter] = change.status
+        if tally.statuses:
+            self.show_meters(self.clock())
 
     def meter_statuses(self, now_ms: int) -> Counter[str]:
         """online, offline, fault or silent (no valid reading within stale_after_s), per meter."""
@@ -194,6 +195,10 @@ class Worker:
         self.metrics.connected.set(1 if self.source.connected else 0)
         oldest = self.batch_started_ms
         self.metrics.oldest_unacked.set(0 if oldest is None else max(0, now - oldest) / 1000)
-        statuses = self.meter_statuses(now)
+
+    def show_meters(self, now_ms: int) -> None:
+        """Meters by status, at each sweep and when a device reports its availability: a walk
+        over every meter is no work for every batch. /healthz computes its own when asked."""
+        statuses = self.meter_statuses(now_ms)
         for status in ("online", "offline", "fault", "silent"):
             self.metrics.meters.labels(status).set(statuses[status])
