@@ -2,8 +2,11 @@
 rebuilds the ledger from.
 
 Files are hourly, named by UTC hour (`2026-11-24T23.jsonl`), one `format_feed_line` line per
-message, so `read_feed` replays them as they are; closed hours are gzipped (`.jsonl.gz`) and,
-after `retention_days`, deleted.
+message, so `read_feed` replays them as they are; closed hours are gzipped (`.jsonl.gz`). An hour
+older than `retention_days` is deleted only if the caller's `may_delete` guard allows it: the
+archive is the evidence an inspector re-runs to reproduce a filed figure, so by default nothing is
+ever deleted, and the daemon's guard keeps every hour of a month that is not closed or was closed
+fewer than `[archive] keep_closed_years` ago (levy.app.retention).
 
 The archive is a journal kept in step with the ledger. The engine worker appends each batch
 (fsynced) before it commits the ledger transaction for that batch, and that transaction stores
@@ -27,7 +30,7 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +52,15 @@ because rotation runs on the engine worker."""
 
 Record = tuple[int, str, bytes]
 """`(received_ms, topic, payload)` of one message, or of a sweep tick."""
+
+DeletionGuard = Callable[[int, int], bool]
+"""Asked `(start_ms, end_ms)`, a file's UTC hour, once the file is past the retention: True
+lets it be deleted."""
+
+
+def keep_everything(start_ms: int, end_ms: int) -> bool:
+    """The default guard: no file is ever deleted."""
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +87,19 @@ class _File:
 
 
 class RawArchive:
-    """The archive folder, created if missing; `retention_days` 0 keeps files forever."""
+    """The archive folder, created if missing. A file whose hour ended more than `retention_days`
+    ago is deleted only if `may_delete` says so; `retention_days` 0 or the default guard keeps
+    files forever."""
 
-    def __init__(self, directory: str | os.PathLike[str], retention_days: int) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        retention_days: int,
+        may_delete: DeletionGuard = keep_everything,
+    ) -> None:
         self.directory = Path(directory)
         self.retention_days = retention_days
+        self.may_delete = may_delete
         self.directory.mkdir(parents=True, exist_ok=True)
         self._handle: BinaryIO | None = None
         self._hour = _append_hour(_scan(self.directory))
@@ -143,8 +163,9 @@ class RawArchive:
             self._cut_back_to(committed)
 
     def rotate(self, now_ms: int) -> None:
-        """Delete the files whose hour ended more than `retention_days` before `now_ms`, and
-        gzip every other closed file: all but the newest, which is still appended to.
+        """Delete the files whose hour ended more than `retention_days` before `now_ms` and that
+        `may_delete` lets go, and gzip every other closed file: all but the newest, which is still
+        appended to.
 
         Each file is compressed into `.tmp`, fsynced, renamed, and only then is the plain file
         removed, so a crash at any point leaves the plain file or a complete `.gz`; the next
@@ -155,7 +176,9 @@ class RawArchive:
         for closed in _scan(self.directory):
             if closed.hour == self._hour:
                 continue
-            if self._expired(closed.hour, now_ms):
+            if self._expired(closed.hour, now_ms) and self.may_delete(
+                closed.hour * MS_PER_HOUR, (closed.hour + 1) * MS_PER_HOUR
+            ):
                 closed.path.unlink()
                 log.info("archive: deleted %s, older than the retention", closed.path.name)
             elif not closed.compressed:

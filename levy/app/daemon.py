@@ -15,6 +15,7 @@ from collector.router import Router
 from levy.app.errors import UsageError
 from levy.app.health import HealthServer, Metrics
 from levy.app.journal import START, decode_position
+from levy.app.retention import closed_long_enough
 from levy.app.site import Site
 from levy.app.worker import Tick, Worker, wall_clock_ms
 from levy.config import SiteConfig
@@ -64,7 +65,11 @@ def run_daemon(site: Site) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
     ledger = Ledger(config.ledger.path)
-    archive = RawArchive(config.archive.dir, config.archive.retention_days)
+    archive = RawArchive(
+        config.archive.dir,
+        config.archive.retention_days,
+        closed_long_enough(ledger.closed_periods, config.archive.keep_closed_years, wall_clock_ms),
+    )
     try:
         archive.recover(decode_position(ledger.meta("journal")))
     except ArchiveError as exc:

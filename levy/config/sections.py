@@ -200,8 +200,14 @@ class ArchiveConfig(Section):
     `dir` defaults to `var/archive/<site.id>` beside the TOML file."""
 
     dir: ConfigPath
-    retention_days: NonNegativeInt = 90
-    """0 keeps the archive forever."""
+    retention_days: NonNegativeInt = 0
+    """0 keeps the archive forever. Otherwise an hour older than this is deleted only once every
+    month it falls in is closed and was closed `keep_closed_years` ago (levy.app.retention)."""
+    keep_closed_years: PositiveInt = 5
+    """How many calendar years after a month is closed its hours are kept, whatever
+    `retention_days` says. The archive is the evidence an inspector re-runs to reproduce a filed
+    figure, and the tax audit period (Kazakhstan's Tax Code art. 48) is 5 years: lowering this
+    below the audit period that applies is the operator's responsibility."""
 
     @model_validator(mode="before")
     @classmethod

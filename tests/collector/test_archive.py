@@ -188,7 +188,7 @@ def test_rotate_keeps_the_newest_file_plain_after_its_hour(tmp_path: Path) -> No
 
 
 def test_retention_deletes_files_whose_hour_ended_long_enough_ago(tmp_path: Path) -> None:
-    with RawArchive(tmp_path, retention_days=1) as archive:
+    with RawArchive(tmp_path, retention_days=1, may_delete=lambda start, end: True) as archive:
         for hour in (9, 10, 11):
             archive.append([reading(utc_ms(2026, 11, 24, hour, 15))])
         archive.rotate(utc_ms(2026, 11, 24, 11, 30))
@@ -205,12 +205,48 @@ def test_retention_deletes_files_whose_hour_ended_long_enough_ago(tmp_path: Path
 
 
 def test_retention_zero_keeps_everything(tmp_path: Path) -> None:
-    with RawArchive(tmp_path, retention_days=0) as archive:
+    with RawArchive(tmp_path, retention_days=0, may_delete=lambda start, end: True) as archive:
         for day in (1, 2):
             archive.append([reading(utc_ms(2020, 1, day, 0, 0))])
         archive.rotate(utc_ms(2026, 1, 1, 0, 0))
 
     assert names(archive) == ["2020-01-01T00.jsonl.gz", "2020-01-02T00.jsonl"]
+
+
+def test_without_a_guard_retention_deletes_nothing(tmp_path: Path) -> None:
+    """The evidence is kept unless the caller says which hours may go."""
+    with RawArchive(tmp_path, retention_days=1) as archive:
+        for day in (1, 2):
+            archive.append([reading(utc_ms(2020, 1, day, 0, 0))])
+        archive.rotate(utc_ms(2040, 1, 1, 0, 0))
+
+    assert names(archive) == ["2020-01-01T00.jsonl.gz", "2020-01-02T00.jsonl"]
+
+
+def test_the_guard_is_asked_about_each_expired_hour_and_a_kept_one_is_compressed(
+    tmp_path: Path,
+) -> None:
+    asked: list[tuple[int, int]] = []
+
+    def only_the_first_hour(start_ms: int, end_ms: int) -> bool:
+        asked.append((start_ms, end_ms))
+        return start_ms == utc_ms(2026, 11, 24, 9, 0)
+
+    with RawArchive(tmp_path, retention_days=1, may_delete=only_the_first_hour) as archive:
+        for hour in (9, 10, 11):
+            archive.append([reading(utc_ms(2026, 11, 24, hour, 15))])
+        archive.append([reading(utc_ms(2026, 11, 26, 0, 15))])
+        archive.rotate(utc_ms(2026, 11, 25, 11, 30))  # 09:00 and 10:00 are past the retention
+
+    assert asked == [
+        (utc_ms(2026, 11, 24, 9, 0), utc_ms(2026, 11, 24, 10, 0)),
+        (utc_ms(2026, 11, 24, 10, 0), utc_ms(2026, 11, 24, 11, 0)),
+    ]
+    assert names(archive) == [
+        "2026-11-24T10.jsonl.gz",
+        "2026-11-24T11.jsonl.gz",
+        "2026-11-26T00.jsonl",
+    ]
 
 
 @pytest.mark.parametrize(
