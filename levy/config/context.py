@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationInfo
 
+from levy.config.zone import load_zone
 from levy.core.model import Supply
 
 DEFAULT_TIMEZONE = "Asia/Almaty"
@@ -22,7 +23,7 @@ class LoadContext:
     base_dir: Path
     source: Path | None = None
     site_id: str | None = None
-    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
+    zone: ZoneInfo = field(default_factory=lambda: load_zone(DEFAULT_TIMEZONE))
     supply: Supply = Supply.GRID
 
 

@@ -23,6 +23,7 @@ from levy.config.values import (
     Tariff,
     TopicFilter,
 )
+from levy.config.zone import load_zone
 from levy.core.model import Supply
 
 _SITE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -52,7 +53,7 @@ class SiteSection(Section):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         try:
-            ZoneInfo(value)
+            load_zone(value)
         except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(
                 f"unknown time zone {value!r}: use an IANA name like Asia/Almaty"
@@ -61,7 +62,7 @@ class SiteSection(Section):
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        return load_zone(self.timezone)
 
 
 class MqttConfig(Section):
