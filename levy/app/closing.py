@@ -36,7 +36,7 @@ def close_period(
                 f"closing is possible from {site.calendar.iso(ready_ms)}"
             )
         ledger.commit(engine.apply([], now_ms=now_ms))
-        behind = sorted(m for m, state in engine.states.items() if state.accrued_ms < end)
+        behind = engine.behind(end)
         if behind:
             raise RuntimeError(f"after the closing sweep, {behind} are not accounted to {end} ms")
         ledger.mark_closed(ClosedPeriod(month, start, end, now_ms), journal)

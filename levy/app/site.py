@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from levy.app.errors import UsageError
+from levy.app.record import apply_configuration
 from levy.config import SiteConfig
 from levy.core.calendar import Calendar
 from levy.core.engine import Engine
@@ -52,8 +53,14 @@ class Site:
             start = accounting_start_ms
             if commissioned is not None:
                 start = max(start, datetime_to_ms(commissioned))
+            end = meter.decommissioned_at
             specs[meter.id] = MeterSpec(
-                meter.id, kw_to_w(meter.rated_kw), Supply(meter.supply), meter.measure, start
+                meter.id,
+                kw_to_w(meter.rated_kw),
+                Supply(meter.supply),
+                meter.measure,
+                start,
+                None if end is None else datetime_to_ms(end),
             )
         return specs
 
@@ -61,14 +68,14 @@ class Site:
         """Bind the ledger to this site, record the meters and load the engine from the ledger."""
         if accounting_start_ms is None:
             accounting_start_ms = self.configured_start_ms()
-        start = ledger.bind_site(self.id, accounting_start_ms)
+        start = ledger.bind_site(self.id, accounting_start_ms, self.calendar.zone.key)
         if start < self.rates.boundaries[0]:
             raise UsageError(
                 f"the accounting start {self.calendar.iso(start)} is before the first levy rate "
                 f"({self.calendar.iso(self.rates.boundaries[0])})"
             )
         specs = self.specs(start)
-        ledger.register_meters(specs.values())
+        apply_configuration(self, ledger, specs)
         states, open_rows = ledger.states()
         return Engine(
             specs,

@@ -167,7 +167,7 @@ class Worker:
         stale = self.site.rules.stale_after_ms
         for meter, state in self.engine.states.items():
             reported = self.availability.get(meter)
-            if state.faulty or reported is Availability.FAULT:
+            if state.faulty_at(now_ms) or reported is Availability.FAULT:
                 statuses["fault"] += 1
             elif reported is Availability.OFFLINE:
                 statuses["offline"] += 1

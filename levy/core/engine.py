@@ -6,10 +6,11 @@ not with messages. The last row of each meter stays open for extension.
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 from levy.core.calendar import Calendar
-from levy.core.model import Interval, Reading, Rejection, RejectReason
+from levy.core.model import Interval, Reading, Rejection, RejectReason, Supply
 from levy.core.rates import RateSchedule
 from levy.core.rules import (
     MeterSpec,
@@ -20,7 +21,7 @@ from levy.core.rules import (
     screen,
     sweep,
 )
-from levy.core.split import next_cut, split
+from levy.core.split import bucket_start, next_cut, split
 
 
 class FrozenPeriodError(RuntimeError):
@@ -29,12 +30,32 @@ class FrozenPeriodError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Row:
+    """A stored interval, with what it was billed as: the record does not move when the
+    configuration changes later."""
+
     meter: str
     start_ms: int
     end_ms: int
     kind: str
     """"metered" or the deemed reason."""
     energy_mj: int
+    supply: Supply
+    rated_w: int
+    rate: Decimal
+    """Tenge per kWh of the row's supply under the rate step in force."""
+
+
+@dataclass(frozen=True, slots=True)
+class TotalKey:
+    """A per-bucket total: a bucket is the part of a month under one rate step, named by its
+    start. Reports sum these instead of every row."""
+
+    meter: str
+    kind: str
+    bucket_ms: int
+    supply: Supply
+    rated_w: int
+    rate: Decimal
 
 
 @dataclass(slots=True)
@@ -44,9 +65,8 @@ class Changes:
     rows: dict[tuple[str, int], Row] = field(default_factory=dict)
     states: dict[str, MeterState] = field(default_factory=dict)
     rejections: list[tuple[Reading, Rejection]] = field(default_factory=list)
-    totals: dict[tuple[str, str, int], int] = field(default_factory=dict)
-    """Energy added per (meter, kind, bucket): a bucket is the part of a month under one rate
-    step, named by its start. Reports sum these instead of every row."""
+    totals: dict[TotalKey, int] = field(default_factory=dict)
+    """Energy added per bucket total."""
     accepted: int = 0
     clock_ms: int = 0
 
@@ -62,6 +82,18 @@ def reading_order(reading: Reading) -> tuple:
         reading.power_mw if reading.power_mw is not None else -1,
         reading.received_ms,
     )
+
+
+def resumed(spec: MeterSpec, stored: MeterState | None) -> MeterState:
+    """A meter's state as the ledger kept it. Pinning `measure` to something else than what the
+    meter has been billed on starts it afresh: the old baseline is in the other unit."""
+    if stored is None:
+        return initial_state(spec)
+    if spec.measure is None or stored.measure is spec.measure:
+        return stored
+    if stored.measure is None:
+        return replace(stored, measure=spec.measure)
+    return replace(stored, baseline=None, measure=spec.measure)
 
 
 class Engine:
@@ -80,13 +112,15 @@ class Engine:
         self.rules = rules
         self.calendar = calendar
         self.rates = rates
-        self.states = {m: (states or {}).get(m) or initial_state(s) for m, s in self.specs.items()}
+        self.states = {m: resumed(s, (states or {}).get(m)) for m, s in self.specs.items()}
         self.open_rows = dict(open_rows or {})
         self._bounds: dict[str, tuple[int, int, int]] = {}
         self.clock_ms = clock_ms
         self.frozen_until_ms = frozen_until_ms
         for meter, state in self.states.items():
-            if self.frozen_until_ms is not None and state.accrued_ms < self.frozen_until_ms:
+            if self.frozen_until_ms is not None and state.accrued_ms < self.due_ms(
+                meter, self.frozen_until_ms
+            ):
                 raise FrozenPeriodError(
                     f"meter {meter} is accounted only to {calendar.iso(state.accrued_ms)}, "
                     f"inside a closed period (closed to {calendar.iso(self.frozen_until_ms)})"
@@ -134,16 +168,18 @@ class Engine:
         changes.states[meter] = state
         if interval is None:
             return
+        spec = self.specs[meter]
         for piece in split(interval, self.calendar, self.rates):
-            row = self._extend(piece)
+            row = self._extend(piece, spec)
             self.open_rows[meter] = row
             changes.rows[(meter, row.start_ms)] = row
-            key = (meter, row.kind, self._row_bounds(row)[1])
+            bucket = self._row_bounds(row)[1]
+            key = TotalKey(meter, row.kind, bucket, row.supply, row.rated_w, row.rate)
             changes.totals[key] = changes.totals.get(key, 0) + piece.energy_mj
 
-    def _extend(self, piece: Interval) -> Row:
-        """The open row grown by `piece`, or a new row when the basis, the reason, the hour or
-        the rate step changes."""
+    def _extend(self, piece: Interval, spec: MeterSpec) -> Row:
+        """The open row grown by `piece`, or a new row when the basis, the reason, the hour, the
+        rate step or what the meter is billed as changes."""
         if self.frozen_until_ms is not None and piece.start_ms < self.frozen_until_ms:
             raise FrozenPeriodError(
                 f"meter {piece.meter}: an interval from {self.calendar.iso(piece.start_ms)} would "
@@ -155,14 +191,22 @@ class Engine:
             row is not None
             and row.end_ms == piece.start_ms
             and row.kind == kind
+            and row.supply is spec.supply
+            and row.rated_w == spec.rated_w
             and piece.start_ms < self._row_bounds(row)[0]
         ):
-            return Row(row.meter, row.start_ms, piece.end_ms, kind, row.energy_mj + piece.energy_mj)
-        return Row(piece.meter, piece.start_ms, piece.end_ms, kind, piece.energy_mj)
-
-    def bucket(self, ms: int) -> int:
-        """The start of the part of a month under one rate step that holds `ms`."""
-        return max(self.calendar.month_start(ms), self.rates.step_at(ms).from_ms)
+            return replace(row, end_ms=piece.end_ms, energy_mj=row.energy_mj + piece.energy_mj)
+        rate = self.rates.step_at(piece.start_ms).per_kwh[spec.supply]
+        return Row(
+            piece.meter,
+            piece.start_ms,
+            piece.end_ms,
+            kind,
+            piece.energy_mj,
+            spec.supply,
+            spec.rated_w,
+            rate,
+        )
 
     def _row_bounds(self, row: Row) -> tuple[int, int]:
         """Where the open row must end, and its bucket: computed once per row rather than once
@@ -170,9 +214,19 @@ class Engine:
         cached = self._bounds.get(row.meter)
         if cached is None or cached[0] != row.start_ms:
             cut = next_cut(self.calendar, self.rates, row.start_ms)
-            cached = (row.start_ms, cut, self.bucket(row.start_ms))
+            cached = (row.start_ms, cut, bucket_start(self.calendar, self.rates, row.start_ms))
             self._bounds[row.meter] = cached
         return cached[1], cached[2]
+
+    def due_ms(self, meter: str, end_ms: int) -> int:
+        """How far a meter must be accounted for time up to `end_ms` to be covered: a
+        decommissioned meter only to its decommissioning."""
+        spec = self.specs[meter]
+        return end_ms if spec.end_ms is None else max(min(end_ms, spec.end_ms), spec.start_ms)
+
+    def behind(self, end_ms: int) -> list[str]:
+        """The meters not yet accounted as far as `end_ms` requires."""
+        return sorted(m for m, s in self.states.items() if s.accrued_ms < self.due_ms(m, end_ms))
 
     def freeze_until(self, end_ms: int) -> None:
         self.frozen_until_ms = max(self.frozen_until_ms or end_ms, end_ms)

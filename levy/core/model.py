@@ -41,6 +41,7 @@ class RejectReason(StrEnum):
     UNKNOWN_METER = "unknown_meter"
     CLOCK_SKEW = "clock_skew"
     DUPLICATE = "duplicate"
+    DECOMMISSIONED = "decommissioned"
 
 
 class Availability(StrEnum):

@@ -25,10 +25,10 @@ class RateSchedule:
         self.boundaries = [step.from_ms for step in self.steps]
 
     def step_at(self, ms: int) -> RateStep:
-        index = bisect_right(self.boundaries, ms) - 1
-        if index < 0:
+        step = _step_or_none(self, ms)
+        if step is None:
             raise NoRateError(f"no levy rate is in force before the first rate step ({ms} ms)")
-        return self.steps[index]
+        return step
 
     def next_boundary(self, ms: int) -> int | None:
         """The first rate change strictly after `ms`, if any."""
@@ -46,3 +46,24 @@ class RateSchedule:
             pieces.append((cursor, stop, self.step_at(cursor)))
             cursor = stop
         return pieces
+
+
+def differing_spans(old: RateSchedule, new: RateSchedule) -> list[tuple[int, int | None]]:
+    """The spans [start, end) (end None: for good) in which the two schedules charge a different
+    rate or cut at a different step: what a change of `[[rates]]` would re-rate."""
+    spans: list[tuple[int, int | None]] = []
+    cuts = sorted(set(old.boundaries) | set(new.boundaries))
+    for index, cut in enumerate(cuts):
+        if _step_or_none(old, cut) == _step_or_none(new, cut):
+            continue
+        end = cuts[index + 1] if index + 1 < len(cuts) else None
+        if spans and spans[-1][1] == cut:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((cut, end))
+    return spans
+
+
+def _step_or_none(schedule: RateSchedule, ms: int) -> RateStep | None:
+    index = bisect_right(schedule.boundaries, ms) - 1
+    return schedule.steps[index] if index >= 0 else None

@@ -21,12 +21,17 @@ from levy.core.model import (
 
 @dataclass(frozen=True, slots=True)
 class MeterSpec:
+    """A meter as configured now; what it bills is stored with each interval (see engine.py)."""
+
     id: str
     rated_w: int
     supply: Supply
-    measure: Measure
+    measure: Measure | None
+    """Pinned by configuration, or None: the first valid reading decides (rule 5)."""
     start_ms: int
     """The meter's accounting start: max(ledger accounting start, commissioned_at)."""
+    end_ms: int | None = None
+    """decommissioned_at: accounted up to here, then out of coverage."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,14 +52,26 @@ class Baseline:
 class MeterState:
     accrued_ms: int
     baseline: Baseline | None = None
-    faulty: bool = False
+    faults: tuple[int, ...] = ()
+    """Rule 4: the times of the faults not yet ended by a later valid reading, in order. The
+    meter is faulty from the earliest; keeping each (not only the earliest) makes the result
+    independent of the order in which faults and older readings are delivered."""
+    measure: Measure | None = None
+    """Rule 5: what the meter's first valid reading reported, kept for good."""
+
+    def faulty_at(self, t_ms: int) -> bool:
+        return bool(self.faults) and self.faults[0] < t_ms
+
+    def faults_after(self, t_ms: int) -> tuple[int, ...]:
+        """The faults a valid reading at `t_ms` leaves standing: those not before it."""
+        return tuple(f for f in self.faults if f >= t_ms)
 
 
 Outcome = tuple[MeterState, Interval | None]
 
 
 def initial_state(spec: MeterSpec) -> MeterState:
-    return MeterState(accrued_ms=spec.start_ms)
+    return MeterState(accrued_ms=spec.start_ms, measure=spec.measure)
 
 
 def deemed(spec: MeterSpec, start_ms: int, end_ms: int, reason: DeemedReason) -> Interval:
@@ -68,8 +85,15 @@ def rounded_ratio(numerator: int, denominator: int) -> int:
     return (2 * numerator + denominator) // (2 * denominator)
 
 
-def reading_value(spec: MeterSpec, reading: Reading) -> int | None:
-    return reading.energy_mj if spec.measure is Measure.ENERGY else reading.power_mw
+def measure_of(state: MeterState, reading: Reading) -> Measure:
+    """Rule 5: the kept choice, else what this (first valid) reading reports."""
+    if state.measure is not None:
+        return state.measure
+    return Measure.ENERGY if reading.energy_mj is not None else Measure.POWER
+
+
+def reading_value(measure: Measure, reading: Reading) -> int | None:
+    return reading.energy_mj if measure is Measure.ENERGY else reading.power_mw
 
 
 def screen(spec: MeterSpec, rules: Rules, state: MeterState, reading: Reading) -> Rejection | None:
@@ -77,48 +101,64 @@ def screen(spec: MeterSpec, rules: Rules, state: MeterState, reading: Reading) -
     if reading.ts_ms > reading.received_ms + rules.max_clock_skew_ms:
         ahead_ms = reading.ts_ms - reading.received_ms
         return Rejection(RejectReason.CLOCK_SKEW, f"ts {ahead_ms} ms ahead of receipt", spec.id)
+    if spec.end_ms is not None and reading.ts_ms > spec.end_ms:
+        return Rejection(RejectReason.DECOMMISSIONED, "after the meter's decommissioning", spec.id)
     if state.baseline is not None and reading.ts_ms <= state.baseline.t_ms:
         return Rejection(RejectReason.DUPLICATE, "not after the last valid reading", spec.id)
-    if not reading.fault and reading_value(spec, reading) is None:
-        field = "energy" if spec.measure is Measure.ENERGY else "power"
-        return Rejection(RejectReason.MISSING_FIELD, f"no {field} value for this meter", spec.id)
+    if reading.fault:
+        return None
+    measure = measure_of(state, reading)
+    if reading_value(measure, reading) is None:
+        return Rejection(
+            RejectReason.MISSING_FIELD,
+            f"meter {spec.id} is billed on {measure.value} and this reading has none",
+            spec.id,
+        )
     return None
 
 
 def apply_reading(spec: MeterSpec, rules: Rules, state: MeterState, reading: Reading) -> Outcome:
     """Rules 2 to 5 for a reading that passed `screen`."""
-    if reading.fault:
-        return replace(state, faulty=True), None
-    value = reading_value(spec, reading)
-    assert value is not None
     t = reading.ts_ms
-    moved = MeterState(accrued_ms=max(state.accrued_ms, t), baseline=Baseline(t, value))
+    if reading.fault:
+        return replace(state, faults=tuple(sorted({*state.faults, t}))), None
+    measure = measure_of(state, reading)
+    value = reading_value(measure, reading)
+    assert value is not None
+    moved = MeterState(
+        accrued_ms=max(state.accrued_ms, t),
+        baseline=Baseline(t, value),
+        faults=state.faults_after(t),
+        measure=measure,
+    )
     if t <= state.accrued_ms:
         return moved, None
-    return moved, interval_to(spec, rules, state, t, value)
+    return moved, interval_to(spec, rules, state, t, value, measure)
 
 
-def interval_to(spec: MeterSpec, rules: Rules, state: MeterState, t: int, value: int) -> Interval:
+def interval_to(
+    spec: MeterSpec, rules: Rules, state: MeterState, t: int, value: int, measure: Measure
+) -> Interval:
     """Rule 3: [accrued, t] as one interval, the deemed reasons checked in their order."""
-    reason = deemed_reason(spec, rules, state, t, value)
+    reason = deemed_reason(spec, rules, state, t, value, measure)
     if reason is not None:
         return deemed(spec, state.accrued_ms, t, reason)
-    energy = metered_energy(spec, state, t, value)
+    energy = metered_energy(state, t, value, measure)
     return Interval(spec.id, state.accrued_ms, t, Basis.METERED, None, energy)
 
 
 def deemed_reason(
-    spec: MeterSpec, rules: Rules, state: MeterState, t: int, value: int
+    spec: MeterSpec, rules: Rules, state: MeterState, t: int, value: int, measure: Measure
 ) -> DeemedReason | None:
     base = state.baseline
     if base is None:
         return DeemedReason.NO_BASELINE
-    if state.faulty:
+    if state.faulty_at(t):
         return DeemedReason.METER_FAULT
     if t - base.t_ms > rules.stale_after_ms:
         return DeemedReason.NO_DATA
     factor = rules.implausible_factor
-    if spec.measure is Measure.ENERGY:
+    if measure is Measure.ENERGY:
         if value < base.value:
             return DeemedReason.REGISTER_DECREASE
         energy, span = value - base.value, t - base.t_ms  # mJ per ms is W
@@ -129,27 +169,30 @@ def deemed_reason(
     return None
 
 
-def metered_energy(spec: MeterSpec, state: MeterState, t: int, value: int) -> int:
+def metered_energy(state: MeterState, t: int, value: int, measure: Measure) -> int:
     """The register's share from `accrued` (all of it when accrued is the baseline's time), or
     the power trapezoid over [accrued, t]."""
     base = state.baseline
     assert base is not None
-    if spec.measure is Measure.ENERGY:
+    if measure is Measure.ENERGY:
         return rounded_ratio((value - base.value) * (t - state.accrued_ms), t - base.t_ms)
     return rounded_ratio((base.value + value) * (t - state.accrued_ms), 2000)
 
 
 def sweep(spec: MeterSpec, rules: Rules, state: MeterState, now_ms: int) -> Outcome:
-    """Rule 6: deem [accrued, now] for a meter that is faulty or has gone quiet."""
-    if now_ms <= state.accrued_ms:
+    """Rule 6: deem [accrued, now] for a meter that is faulty or has gone quiet; a decommissioned
+    meter only up to its decommissioning."""
+    end_ms = now_ms if spec.end_ms is None else min(now_ms, spec.end_ms)
+    if end_ms <= state.accrued_ms:
         return state, None
     base = state.baseline
+    faulty = state.faulty_at(now_ms)
     if base is None:
         quiet = now_ms - spec.start_ms > rules.stale_after_ms
         reason = DeemedReason.NO_BASELINE
     else:
         quiet = now_ms - base.t_ms > rules.stale_after_ms
-        reason = DeemedReason.METER_FAULT if state.faulty else DeemedReason.NO_DATA
-    if not (quiet or state.faulty):
+        reason = DeemedReason.METER_FAULT if faulty else DeemedReason.NO_DATA
+    if not (quiet or faulty):
         return state, None
-    return replace(state, accrued_ms=now_ms), deemed(spec, state.accrued_ms, now_ms, reason)
+    return replace(state, accrued_ms=end_ms), deemed(spec, state.accrued_ms, end_ms, reason)

@@ -14,6 +14,12 @@ def next_cut(calendar: Calendar, rates: RateSchedule, ms: int) -> int:
     return hour if rate is None or rate > hour else rate
 
 
+def bucket_start(calendar: Calendar, rates: RateSchedule, ms: int) -> int:
+    """The start of the part of a month under one rate step that holds `ms`: what per-bucket
+    totals are keyed by."""
+    return max(calendar.month_start(ms), rates.step_at(ms).from_ms)
+
+
 def split(interval: Interval, calendar: Calendar, rates: RateSchedule) -> list[Interval]:
     """Pieces in time proportion. Each piece's energy is the difference of rounded cumulative
     shares, so the pieces add up to the whole exactly; deemed pieces (rated W x ms) stay exact."""

@@ -54,6 +54,66 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX rejections_received ON rejections (received_ms);
     """,
+    # 2: the record does not move. Rows and totals carry the supply, rated power and rate they
+    # were billed at (filled from the meters' stored values; rates at the first writer's open,
+    # from the schedule that billed them); the rate schedule is stored; a meter keeps the times
+    # of its standing faults, what it measures, and its accounting span; a rejection is logged once.
+    """
+    CREATE TABLE meters_v2 (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        supply TEXT NOT NULL,
+        rated_w INTEGER NOT NULL,
+        measure TEXT,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER,
+        accrued_ms INTEGER NOT NULL,
+        baseline_ms INTEGER,
+        baseline_value INTEGER,
+        faults TEXT,
+        open_row_ms INTEGER
+    );
+    INSERT INTO meters_v2 SELECT
+        m.id, m.name, m.supply, m.rated_w,
+        CASE WHEN m.baseline_ms IS NULL THEN NULL ELSE m.measure END,
+        COALESCE((SELECT MIN(i.start_ms) FROM intervals i WHERE i.meter_id = m.id), m.accrued_ms),
+        NULL, m.accrued_ms, m.baseline_ms, m.baseline_value,
+        CASE WHEN m.faulty THEN CAST(COALESCE(m.baseline_ms, m.accrued_ms) AS TEXT) END,
+        m.open_row_ms
+    FROM meters m;
+    DROP TABLE meters;
+    ALTER TABLE meters_v2 RENAME TO meters;
+    ALTER TABLE intervals ADD COLUMN supply INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE intervals ADD COLUMN rated_w INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE intervals ADD COLUMN rate TEXT;
+    UPDATE intervals SET
+        supply = (SELECT m.supply = 'off_grid' FROM meters m WHERE m.id = intervals.meter_id),
+        rated_w = (SELECT m.rated_w FROM meters m WHERE m.id = intervals.meter_id);
+    CREATE TABLE totals_v2 (
+        meter_id INTEGER NOT NULL REFERENCES meters(id),
+        bucket_ms INTEGER NOT NULL,
+        kind INTEGER NOT NULL,
+        supply INTEGER NOT NULL,
+        rated_w INTEGER NOT NULL,
+        rate TEXT,
+        energy_mj INTEGER NOT NULL,
+        PRIMARY KEY (meter_id, bucket_ms, kind, supply, rated_w)
+    ) WITHOUT ROWID;
+    INSERT INTO totals_v2 SELECT
+        t.meter_id, t.bucket_ms, t.kind, m.supply = 'off_grid', m.rated_w, NULL, t.energy_mj
+    FROM totals t JOIN meters m ON m.id = t.meter_id;
+    DROP TABLE totals;
+    ALTER TABLE totals_v2 RENAME TO totals;
+    CREATE TABLE rate_steps (
+        from_ms INTEGER PRIMARY KEY,
+        grid TEXT NOT NULL,
+        off_grid TEXT NOT NULL
+    );
+    DELETE FROM rejections WHERE id NOT IN
+        (SELECT MIN(id) FROM rejections GROUP BY received_ms, topic, meter, reason, payload);
+    CREATE UNIQUE INDEX rejections_once ON rejections
+        (received_ms, COALESCE(topic, ''), COALESCE(meter, ''), reason, COALESCE(payload, x''));
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

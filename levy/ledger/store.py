@@ -6,16 +6,20 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
 from levy.core.engine import Changes, Row
-from levy.core.model import Basis, DeemedReason, RejectReason, Supply
+from levy.core.model import Basis, DeemedReason, Measure, RejectReason, Supply
+from levy.core.rates import RateStep
 from levy.core.rules import Baseline, MeterSpec, MeterState
 from levy.ledger.schema import migrate
 
 KINDS = [Basis.METERED.value, *(reason.value for reason in DeemedReason)]
 KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
+SUPPLIES = [Supply.GRID, Supply.OFF_GRID]
+SUPPLY_CODE = {supply: code for code, supply in enumerate(SUPPLIES)}
 PAYLOAD_KEPT = 1024
 
 
@@ -35,7 +39,43 @@ class RejectionRecord:
 
 @dataclass(frozen=True, slots=True)
 class StoredMeter:
+    """A meter as the ledger knows it: its latest configured attributes and its span."""
+
     name: str
+    supply: Supply
+    rated_w: int
+    start_ms: int
+    end_ms: int | None
+    accrued_ms: int
+
+    def active_in(self, start_ms: int, end_ms: int) -> bool:
+        return self.start_ms < end_ms and (self.end_ms is None or self.end_ms > start_ms)
+
+    def covered_to(self) -> int | None:
+        """How far it is accounted; None once it is accounted to its decommissioning."""
+        done = self.end_ms is not None and self.accrued_ms >= self.end_ms
+        return None if done else self.accrued_ms
+
+
+@dataclass(frozen=True, slots=True)
+class BucketTotal:
+    meter: str
+    kind: str
+    bucket_ms: int
+    supply: Supply
+    rated_w: int
+    rate: Decimal | None
+    """None only in a ledger from schema 1 not yet opened by a writer."""
+    energy_mj: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeemedRow:
+    meter: str
+    start_ms: int
+    end_ms: int
+    reason: str
+    energy_mj: int
     supply: Supply
     rated_w: int
 
@@ -46,6 +86,14 @@ class ClosedPeriod:
     start_ms: int
     end_ms: int
     closed_at_ms: int
+
+
+def encode_faults(faults: tuple[int, ...]) -> str | None:
+    return " ".join(map(str, faults)) or None
+
+
+def decode_faults(text: str | None) -> tuple[int, ...]:
+    return tuple(int(ms) for ms in text.split()) if text else ()
 
 
 class Ledger:
@@ -108,13 +156,14 @@ class Ledger:
     def set_meta(self, db: sqlite3.Connection, key: str, value: str) -> None:
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
-    def bind_site(self, site_id: str, accounting_start_ms: int | None) -> int:
-        """Fix the ledger's site and accounting start on first use; check them ever after."""
+    def bind_site(self, site_id: str, accounting_start_ms: int | None, timezone: str) -> int:
+        """Fix the ledger's site, zone and accounting start on first use; check them ever
+        after. The zone decides which month every stored row belongs to."""
+        self.check_binding(site_id, timezone)
         stored_site = self.meta("site_id")
-        if stored_site is not None and stored_site != site_id:
-            raise LedgerError(
-                f"ledger {self.path} belongs to site {stored_site!r}, not {site_id!r}"
-            )
+        if self.meta("timezone") is None and stored_site is not None:
+            with self.transaction() as db:
+                self.set_meta(db, "timezone", timezone)
         stored_start = self.meta("accounting_start_ms")
         if stored_start is not None:
             if accounting_start_ms is not None and int(stored_start) != accounting_start_ms:
@@ -127,8 +176,23 @@ class Ledger:
             raise LedgerError(f"ledger {self.path} is new and no accounting start was given")
         with self.transaction() as db:
             self.set_meta(db, "site_id", site_id)
+            self.set_meta(db, "timezone", timezone)
             self.set_meta(db, "accounting_start_ms", str(accounting_start_ms))
         return accounting_start_ms
+
+    def check_binding(self, site_id: str, timezone: str) -> None:
+        """The ledger is this site's, kept in this zone (readers check, writers bind)."""
+        stored_site = self.meta("site_id")
+        if stored_site is not None and stored_site != site_id:
+            raise LedgerError(
+                f"ledger {self.path} belongs to site {stored_site!r}, not {site_id!r}"
+            )
+        stored_zone = self.meta("timezone")
+        if stored_zone is not None and stored_zone != timezone:
+            raise LedgerError(
+                f"ledger {self.path} keeps its accounts in time zone {stored_zone}; the "
+                f"configuration says {timezone} (site.timezone): a ledger's months never move"
+            )
 
     @property
     def accounting_start_ms(self) -> int | None:
@@ -141,39 +205,89 @@ class Ledger:
         return int(value) if value is not None else 0
 
     def register_meters(self, specs: Iterable[MeterSpec]) -> None:
-        """Record each configured meter's supply and rating, so reports can name them even after
-        a meter leaves the configuration."""
+        """Record each configured meter's current supply, rating and span: reports name meters
+        and find coverage from the ledger alone. What was billed stays on the rows."""
         with self.transaction() as db:
             for spec in specs:
                 db.execute(
-                    "INSERT INTO meters (name, supply, rated_w, measure, accrued_ms)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+                    "INSERT INTO meters (name, supply, rated_w, measure, start_ms, end_ms,"
+                    " accrued_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
                     " supply = excluded.supply, rated_w = excluded.rated_w,"
-                    " measure = excluded.measure",
-                    (spec.id, spec.supply.value, spec.rated_w, spec.measure.value, spec.start_ms),
+                    " start_ms = excluded.start_ms, end_ms = excluded.end_ms",
+                    (
+                        spec.id,
+                        spec.supply.value,
+                        spec.rated_w,
+                        None if spec.measure is None else spec.measure.value,
+                        spec.start_ms,
+                        spec.end_ms,
+                        spec.start_ms,
+                    ),
                 )
         self._ids = dict(self.db.execute("SELECT name, id FROM meters"))
 
+    def billed_meters(self) -> set[str]:
+        """Meters with intervals in the ledger."""
+        query = (
+            "SELECT name FROM meters m"
+            " WHERE EXISTS (SELECT 1 FROM totals t WHERE t.meter_id = m.id)"
+        )
+        return {name for (name,) in self.db.execute(query)}
+
+    def forget_meters(self, names: Iterable[str]) -> None:
+        """Drop meters that never billed anything and are no longer configured."""
+        with self.transaction() as db:
+            db.executemany("DELETE FROM meters WHERE name = ?", [(name,) for name in names])
+        self._ids = dict(self.db.execute("SELECT name, id FROM meters"))
+
     def meters(self) -> dict[str, StoredMeter]:
-        rows = self.db.execute("SELECT name, supply, rated_w FROM meters ORDER BY name")
-        return {name: StoredMeter(name, Supply(supply), rated_w) for name, supply, rated_w in rows}
+        rows = self.db.execute(
+            "SELECT name, supply, rated_w, start_ms, end_ms, accrued_ms FROM meters ORDER BY name"
+        )
+        return {
+            name: StoredMeter(name, Supply(supply), rated_w, start, end, accrued)
+            for name, supply, rated_w, start, end, accrued in rows
+        }
 
     def states(self) -> tuple[dict[str, MeterState], dict[str, Row]]:
         """The engine state of every meter, and each meter's open (last) row."""
         states: dict[str, MeterState] = {}
         rows: dict[str, Row] = {}
         query = (
-            "SELECT m.name, m.accrued_ms, m.baseline_ms, m.baseline_value, m.faulty,"
-            " i.start_ms, i.end_ms, i.kind, i.energy_mj FROM meters m LEFT JOIN intervals i"
+            "SELECT m.name, m.accrued_ms, m.baseline_ms, m.baseline_value, m.faults, m.measure,"
+            " i.start_ms, i.end_ms, i.kind, i.energy_mj, i.supply, i.rated_w, i.rate"
+            " FROM meters m LEFT JOIN intervals i"
             " ON i.meter_id = m.id AND i.start_ms = m.open_row_ms"
         )
-        for name, accrued, b_ms, b_value, faulty, r_start, r_end, kind, energy in self.db.execute(
-            query
-        ):
+        for (
+            name,
+            accrued,
+            b_ms,
+            b_value,
+            faults,
+            measure,
+            r_start,
+            r_end,
+            kind,
+            energy,
+            supply,
+            rated_w,
+            rate,
+        ) in self.db.execute(query):
             baseline = Baseline(b_ms, b_value) if b_ms is not None else None
-            states[name] = MeterState(accrued, baseline, bool(faulty))
+            decided = Measure(measure) if measure is not None else None
+            states[name] = MeterState(accrued, baseline, decode_faults(faults), decided)
             if r_start is not None:
-                rows[name] = Row(name, r_start, r_end, KINDS[kind], energy)
+                rows[name] = Row(
+                    name,
+                    r_start,
+                    r_end,
+                    KINDS[kind],
+                    energy,
+                    SUPPLIES[supply],
+                    rated_w,
+                    Decimal(rate) if rate is not None else Decimal(0),
+                )
         return states, rows
 
     def commit(
@@ -188,9 +302,11 @@ class Ledger:
             if journal is not None:
                 self.set_meta(db, "journal", journal)
             db.executemany(
-                "INSERT INTO intervals (start_ms, meter_id, end_ms, kind, energy_mj)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (start_ms, meter_id) DO UPDATE SET"
-                " end_ms = excluded.end_ms, kind = excluded.kind, energy_mj = excluded.energy_mj",
+                "INSERT INTO intervals (start_ms, meter_id, end_ms, kind, energy_mj, supply,"
+                " rated_w, rate) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (start_ms, meter_id)"
+                " DO UPDATE SET end_ms = excluded.end_ms, kind = excluded.kind,"
+                " energy_mj = excluded.energy_mj, supply = excluded.supply,"
+                " rated_w = excluded.rated_w, rate = excluded.rate",
                 [
                     (
                         row.start_ms,
@@ -198,19 +314,23 @@ class Ledger:
                         row.end_ms,
                         KIND_CODE[row.kind],
                         row.energy_mj,
+                        SUPPLY_CODE[row.supply],
+                        row.rated_w,
+                        str(row.rate),
                     )
                     for row in changes.rows.values()
                 ],
             )
             db.executemany(
-                "UPDATE meters SET accrued_ms = ?, baseline_ms = ?, baseline_value = ?, faulty = ?"
-                " WHERE id = ?",
+                "UPDATE meters SET accrued_ms = ?, baseline_ms = ?, baseline_value = ?,"
+                " faults = ?, measure = ? WHERE id = ?",
                 [
                     (
                         state.accrued_ms,
                         state.baseline.t_ms if state.baseline else None,
                         state.baseline.value if state.baseline else None,
-                        int(state.faulty),
+                        encode_faults(state.faults),
+                        None if state.measure is None else state.measure.value,
                         self._ids[meter],
                     )
                     for meter, state in changes.states.items()
@@ -225,17 +345,25 @@ class Ledger:
                 ],
             )
             db.executemany(
-                "INSERT INTO totals (meter_id, bucket_ms, kind, energy_mj) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (meter_id, bucket_ms, kind) DO UPDATE SET"
-                " energy_mj = energy_mj + excluded.energy_mj",
+                "INSERT INTO totals (meter_id, bucket_ms, kind, supply, rated_w, rate, energy_mj)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (meter_id, bucket_ms, kind, supply,"
+                " rated_w) DO UPDATE SET energy_mj = energy_mj + excluded.energy_mj",
                 [
-                    (self._ids[meter], bucket, KIND_CODE[kind], energy)
-                    for (meter, kind, bucket), energy in changes.totals.items()
+                    (
+                        self._ids[key.meter],
+                        key.bucket_ms,
+                        KIND_CODE[key.kind],
+                        SUPPLY_CODE[key.supply],
+                        key.rated_w,
+                        str(key.rate),
+                        energy,
+                    )
+                    for key, energy in changes.totals.items()
                 ],
             )
             db.executemany(
-                "INSERT INTO rejections (received_ms, topic, meter, reason, detail, payload)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO rejections (received_ms, topic, meter, reason, detail,"
+                " payload) VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     (
                         r.received_ms,
@@ -268,27 +396,47 @@ class Ledger:
                 (period.period, period.start_ms, period.end_ms, period.closed_at_ms),
             )
 
-    def energy_by_meter(self, start_ms: int, end_ms: int) -> Iterator[tuple[str, str, int]]:
-        """(meter, kind, mJ) summed over the buckets starting in [start, end): a bucket never
-        spans two months or two rate steps, so callers ask one rate step at a time."""
+    def bucket_totals(self, start_ms: int, end_ms: int) -> Iterator[BucketTotal]:
+        """The per-bucket totals of buckets starting in [start, end)."""
         names = {number: name for name, number in self._ids.items()}
         query = (
-            "SELECT meter_id, kind, SUM(energy_mj) FROM totals"
-            " WHERE bucket_ms >= ? AND bucket_ms < ? GROUP BY meter_id, kind"
+            "SELECT meter_id, kind, bucket_ms, supply, rated_w, rate, energy_mj FROM totals"
+            " WHERE bucket_ms >= ? AND bucket_ms < ?"
         )
-        for meter_id, kind, energy in self.db.execute(query, (start_ms, end_ms)):
-            yield names[meter_id], KINDS[kind], energy
+        for meter_id, kind, bucket, supply, rated_w, rate, energy in self.db.execute(
+            query, (start_ms, end_ms)
+        ):
+            yield BucketTotal(
+                names[meter_id],
+                KINDS[kind],
+                bucket,
+                SUPPLIES[supply],
+                rated_w,
+                None if rate is None else Decimal(rate),
+                energy,
+            )
 
-    def deemed_rows(self, start_ms: int, end_ms: int) -> Iterator[tuple[str, int, int, str, int]]:
-        """(meter, start, end, reason, mJ) of deemed rows starting in [start, end), in order."""
+    def deemed_rows(self, start_ms: int, end_ms: int) -> Iterator[DeemedRow]:
+        """The deemed rows starting in [start, end), by meter and time."""
         query = (
-            "SELECT m.name, i.start_ms, i.end_ms, i.kind, i.energy_mj"
+            "SELECT m.name, i.start_ms, i.end_ms, i.kind, i.energy_mj, i.supply, i.rated_w"
             " FROM intervals i JOIN meters m"
             " ON m.id = i.meter_id WHERE i.start_ms >= ? AND i.start_ms < ? AND i.kind != 0"
             " ORDER BY m.name, i.start_ms"
         )
-        for name, start, end, kind, energy in self.db.execute(query, (start_ms, end_ms)):
-            yield name, start, end, KINDS[kind], energy
+        for name, start, end, kind, energy, supply, rated_w in self.db.execute(
+            query, (start_ms, end_ms)
+        ):
+            yield DeemedRow(name, start, end, KINDS[kind], energy, SUPPLIES[supply], rated_w)
+
+    def rate_steps(self) -> list[RateStep]:
+        """The rate schedule the ledger has billed with; empty for a ledger from schema 1 that
+        no writer has opened yet."""
+        rows = self.db.execute("SELECT from_ms, grid, off_grid FROM rate_steps ORDER BY from_ms")
+        return [
+            RateStep(from_ms, {Supply.GRID: Decimal(grid), Supply.OFF_GRID: Decimal(off)})
+            for from_ms, grid, off in rows
+        ]
 
     def coverage(self, meter: str) -> list[tuple[int, int]]:
         """The meter's rows as (start, end), in order: what the coverage invariant is checked on."""

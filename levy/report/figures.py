@@ -52,6 +52,11 @@ class RateLine:
         return kwh_exact(self.energy.total_mj) * Fraction(self.per_kwh)
 
 
+MeterKey = tuple[str, Supply, int]
+"""A meter as it was billed: its id, supply and rated W. A meter whose supply or rating changed
+inside the period has one entry per configuration it was billed under."""
+
+
 @dataclass
 class MeterFigures:
     meter: str
@@ -72,7 +77,7 @@ class PeriodFigures:
     coverage_start_ms: int
     coverage_end_ms: int
     closed: bool
-    meters: dict[str, MeterFigures]
+    meters: dict[MeterKey, MeterFigures]
     lines: dict[Supply, list[RateLine]]
 
     def supply_fee(self, supply: Supply) -> Decimal:
@@ -99,29 +104,33 @@ def due_dates(period: Period) -> tuple[date, date]:
 def build_figures(
     ledger: Ledger, site: str, calendar: Calendar, rates: RateSchedule, period: Period
 ) -> PeriodFigures:
+    """The period's figures from the ledger alone: every total carries the supply, rating and
+    rate it was billed at. `rates` only names the rate lines of a ledger from schema 1 that no
+    writer has re-rated yet."""
     start, end = calendar.period_bounds(period)
-    stored = ledger.meters()
-    meters = {name: MeterFigures(name, m.supply, m.rated_w) for name, m in stored.items()}
-    lines: dict[Supply, list[RateLine]] = {supply: [] for supply in Supply}
-    for seg_start, seg_end, step in rates.segments(start, end):
-        by_supply = {s: RateLine(step.from_ms, step.per_kwh[s]) for s in Supply}
-        for name, kind, mj in ledger.energy_by_meter(seg_start, seg_end):
-            figures = meters[name]
-            figures.energy.add(kind, mj)
-            by_supply[figures.supply].energy.add(kind, mj)
-            figures.fee += kwh_exact(mj) * Fraction(step.per_kwh[figures.supply])
-        for supply, line in by_supply.items():
-            lines[supply].append(line)
-    for name, row_start, row_end, reason, mj in ledger.deemed_rows(start, end):
-        spans = meters[name].deemed
-        if spans and spans[-1].end_ms == row_start and spans[-1].reason == reason:
+    steps = ledger.rate_steps()
+    schedule = RateSchedule(steps) if steps else rates
+    meters: dict[MeterKey, MeterFigures] = {}
+    lines = {supply: _empty_lines(schedule, supply, start, end) for supply in Supply}
+    for total in ledger.bucket_totals(start, end):
+        step = schedule.step_at(total.bucket_ms)
+        rate = total.rate if total.rate is not None else step.per_kwh[total.supply]
+        line = lines[total.supply].setdefault((step.from_ms, rate), RateLine(step.from_ms, rate))
+        line.energy.add(total.kind, total.energy_mj)
+        key = (total.meter, total.supply, total.rated_w)
+        figures = meters.setdefault(key, MeterFigures(*key))
+        figures.energy.add(total.kind, total.energy_mj)
+        figures.fee += kwh_exact(total.energy_mj) * Fraction(rate)
+    for row in ledger.deemed_rows(start, end):
+        spans = meters[(row.meter, row.supply, row.rated_w)].deemed
+        if spans and spans[-1].end_ms == row.start_ms and spans[-1].reason == row.reason:
             last = spans.pop()
-            spans.append(DeemedSpan(last.start_ms, row_end, reason, last.energy_mj + mj))
+            spans.append(
+                DeemedSpan(last.start_ms, row.end_ms, row.reason, last.energy_mj + row.energy_mj)
+            )
         else:
-            spans.append(DeemedSpan(row_start, row_end, reason, mj))
-    accounting_start = ledger.accounting_start_ms or start
-    states, _ = ledger.states()
-    accounted = min((s.accrued_ms for s in states.values()), default=accounting_start)
+            spans.append(DeemedSpan(row.start_ms, row.end_ms, row.reason, row.energy_mj))
+    coverage_start = max(start, ledger.accounting_start_ms or start)
     closed = ledger.closed_periods()
     return PeriodFigures(
         site=site,
@@ -129,9 +138,33 @@ def build_figures(
         timezone=calendar.zone.key,
         start_ms=start,
         end_ms=end,
-        coverage_start_ms=max(start, accounting_start),
-        coverage_end_ms=max(min(end, accounted), start),
+        coverage_start_ms=coverage_start,
+        coverage_end_ms=max(min(end, _accounted(ledger, start, end, coverage_start)), start),
         closed=all(month in closed for month in period.month_labels()),
         meters=meters,
-        lines=lines,
+        lines={
+            s: sorted(by_rate.values(), key=lambda line: line.from_ms)
+            for s, by_rate in lines.items()
+        },
     )
+
+
+def _empty_lines(
+    schedule: RateSchedule, supply: Supply, start: int, end: int
+) -> dict[tuple[int, Decimal], RateLine]:
+    """A line for every rate in force in the period, billed or not."""
+    lines = {}
+    for _, _, step in schedule.segments(start, end):
+        rate = step.per_kwh[supply]
+        lines[(step.from_ms, rate)] = RateLine(step.from_ms, rate)
+    return lines
+
+
+def _accounted(ledger: Ledger, start: int, end: int, nothing_due: int) -> int:
+    """How far every meter active in the period is accounted; decommissioned meters that are
+    accounted to their end no longer hold it back."""
+    active = [m for m in ledger.meters().values() if m.active_in(start, end)]
+    pending = [c for c in (m.covered_to() for m in active) if c is not None]
+    if pending:
+        return min(pending)
+    return end if active else nothing_due

@@ -75,7 +75,7 @@ def to_document(figures: PeriodFigures, calendar: Calendar) -> dict[str, Any]:
                 for span in m.deemed
             ],
         }
-        for m in sorted(figures.meters.values(), key=lambda m: m.meter)
+        for m in sorted(figures.meters.values(), key=lambda m: (m.meter, m.supply, m.rated_w))
     ]
     return document
 

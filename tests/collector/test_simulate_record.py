@@ -71,7 +71,10 @@ def replayed(config: SiteConfig, feed: Path) -> tuple[ReplaySummary, list[tuple[
     ledger = Ledger(config.ledger.path)
     try:
         summary = replay(Site.from_config(config), ledger, [feed])
-        return summary, list(ledger.energy_by_meter(0, 2**62))
+        energy: Counter[tuple[str, str]] = Counter()
+        for total in ledger.bucket_totals(0, 2**62):
+            energy[(total.meter, total.kind)] += total.energy_mj
+        return summary, [(meter, kind, mj) for (meter, kind), mj in energy.items()]
     finally:
         ledger.close()
 

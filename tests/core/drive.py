@@ -19,7 +19,9 @@ EPOCH = 1_790_000_000_000
 DEFAULT_RATES = RateSchedule([RateStep(0, {Supply.GRID: Decimal(2), Supply.OFF_GRID: Decimal(1)})])
 
 
-def spec(rated_kw: str = "3.6", start_s: int = 0, measure: Measure = Measure.ENERGY) -> MeterSpec:
+def spec(
+    rated_kw: str = "3.6", start_s: int = 0, measure: Measure | None = Measure.ENERGY
+) -> MeterSpec:
     return MeterSpec(
         "rig-1", kw_to_w(Decimal(rated_kw)), Supply.GRID, measure, EPOCH + start_s * 1000
     )

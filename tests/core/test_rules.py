@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from levy.core.model import Measure, RejectReason
-from levy.core.rules import Rules, initial_state, screen
+from levy.core.rules import Rules, apply_reading, initial_state, screen
 from tests.core.drive import Seen, play, reading, spec
 
 D = Decimal
@@ -146,11 +146,80 @@ def test_rule1_a_reading_without_the_billed_quantity_is_rejected():
     assert rejection is not None and rejection.reason is RejectReason.MISSING_FIELD
 
 
-def test_rule4_fault_moves_no_baseline():
-    # the fault at 300 does not move the baseline: a reading at 200 is still accepted (rule 2
-    # does not apply, 200 > accrued 0) and ends the fault.
-    events = [reading(0, "100"), reading(300, fault=True), reading(200, "100.2")]
-    assert play(events) == [Seen(0, 200, "meter_fault", D("0.2"))]
+def test_e11_a_reading_older_than_a_fault_delivered_after_it_is_metered():
+    events = [
+        reading(0, "100"),
+        reading(300, fault=True),
+        reading(200, "100.2"),
+        reading(600, "100.6"),
+    ]
+    assert play(events) == [
+        Seen(0, 200, "metered", D("0.2")),
+        Seen(200, 600, "meter_fault", D("0.4")),
+    ]
+
+
+def test_rule4_a_reading_at_the_fault_instant_leaves_the_mark_standing():
+    events = [
+        reading(0, "100"),
+        reading(300, fault=True),
+        reading(300, "100.3"),
+        reading(600, "100.6"),
+    ]
+    assert play(events) == [
+        Seen(0, 300, "metered", D("0.3")),
+        Seen(300, 600, "meter_fault", D("0.3")),
+    ]
+
+
+def test_rule4_a_fault_not_newer_than_the_last_valid_reading_is_rejected():
+    meter = spec()
+    events = [reading(0, "100"), reading(600, "100.5")]
+    state = initial_state(meter)
+    for event in events:
+        state, _ = apply_reading(meter, Rules(), state, event)
+    late = screen(meter, Rules(), state, reading(600, fault=True))
+    assert late is not None and late.reason is RejectReason.DUPLICATE
+
+
+def test_rule4_faults_delivered_early_each_end_at_the_first_reading_after_them():
+    # faults at 400 and 300, delivered before the readings at 200 and 350: as in time order,
+    # 350 ends the fault of 300 and the fault of 400 still stands for 600
+    events = [
+        reading(0, "100"),
+        reading(400, fault=True),
+        reading(300, fault=True),
+        reading(200, "100.2"),
+        reading(350, "100.35"),
+        reading(600, "100.6"),
+    ]
+    assert play(events) == [
+        Seen(0, 200, "metered", D("0.2")),
+        Seen(200, 350, "meter_fault", D("0.15")),
+        Seen(350, 600, "meter_fault", D("0.25")),
+    ]
+
+
+def test_e12_what_a_meter_measures_is_decided_by_its_first_reading():
+    meter = spec(measure=None)
+    state = initial_state(meter)
+    state, _ = apply_reading(meter, Rules(), state, reading(0, watts="2000"))
+    assert state.measure is Measure.POWER
+    rejection = screen(meter, Rules(), state, reading(300, kwh="100"))
+    assert rejection is not None and rejection.reason is RejectReason.MISSING_FIELD
+    assert "rig-1" in rejection.detail
+
+
+def test_rule5_a_register_decides_energy_even_beside_power():
+    meter = spec(measure=None)
+    events = [reading(0, "100", watts="3000"), reading(600, "100.5", watts="3000")]
+    assert play(events, meter) == [Seen(0, 600, "metered", D("0.5"))]
+
+
+def test_rule5_a_power_only_meter_needs_no_configuration():
+    meter = spec(measure=None)
+    events = [reading(0, watts="3000"), reading(300, watts="3600")]
+    assert play(events, meter) == [Seen(0, 300, "metered", D("0.275"))]
 
 
 def test_faulty_meter_without_baseline_is_deemed_no_baseline_first():

@@ -2,6 +2,7 @@
 newer release is refused with a plain message, and a batch commits all or nothing."""
 
 import sqlite3
+from decimal import Decimal
 
 import pytest
 
@@ -20,10 +21,10 @@ def test_a_new_ledger_is_at_the_current_version_in_wal_mode(tmp_path):
 
 def test_reopening_keeps_everything(tmp_path):
     ledger = Ledger(tmp_path / "l.sqlite")
-    ledger.bind_site("s", 1000)
+    ledger.bind_site("s", 1000, "Asia/Almaty")
     ledger.close()
     again = Ledger(tmp_path / "l.sqlite")
-    assert again.bind_site("s", None) == 1000
+    assert again.bind_site("s", None, "Asia/Almaty") == 1000
 
 
 def test_a_ledger_from_a_newer_release_is_refused(tmp_path):
@@ -44,17 +45,17 @@ def test_a_file_that_is_not_a_ledger_is_a_plain_error(tmp_path):
 
 def test_a_batch_commits_all_or_nothing(tmp_path):
     ledger = Ledger(tmp_path / "l.sqlite")
-    ledger.bind_site("s", 0)
+    ledger.bind_site("s", 0, "Asia/Almaty")
     ledger.register_meters([MeterSpec("m", 1000, Supply.GRID, Measure.ENERGY, 0)])
     bad = Changes(
-        rows={("m", 0): Row("m", 0, 10, "metered", 5)},
+        rows={("m", 0): Row("m", 0, 10, "metered", 5, Supply.GRID, 1000, Decimal(2))},
         states={"m": MeterState(10), "ghost": MeterState(10)},
     )
     with pytest.raises(KeyError):
         ledger.commit(bad)
     assert ledger.db.execute("SELECT COUNT(*) FROM intervals").fetchone()[0] == 0
     states, _ = ledger.states()
-    assert states["m"] == MeterState(0)
+    assert states["m"] == MeterState(0, measure=Measure.ENERGY)
 
 
 def test_rejections_are_logged_with_their_reason(tmp_path):

@@ -1,0 +1,107 @@
+"""Applying a changed rate schedule to the open part of the ledger.
+
+A `[[rates]]` change re-rates stored kWh from the first instant it differs: rows crossing a new
+step are cut there in time proportion (rule 8), every row from then on takes the rate in force,
+and the per-bucket totals from that month on are summed anew from the rows. Nothing inside a
+closed period may differ: the caller refuses that before calling here.
+"""
+
+import sqlite3
+from collections.abc import Iterator
+from decimal import Decimal
+
+from levy.core.calendar import Calendar
+from levy.core.model import Basis, DeemedReason, Interval
+from levy.core.rates import RateSchedule
+from levy.core.split import bucket_start, split
+from levy.ledger.store import KIND_CODE, KINDS, SUPPLIES, Ledger
+
+_ROWS = (
+    "SELECT start_ms, meter_id, end_ms, kind, energy_mj, supply, rated_w FROM intervals"
+    " WHERE start_ms >= ?"
+)
+TotalKey = tuple[int, int, int, int, int, Decimal]
+"""(meter id, bucket, kind code, supply code, rated W, rate)"""
+
+
+def store_schedule(ledger: Ledger, calendar: Calendar, rates: RateSchedule, from_ms: int) -> None:
+    """Re-rate everything accounted from the month holding `from_ms` under `rates`, and keep
+    `rates` as the ledger's schedule; one transaction. Rows never cross a month, so a month's
+    rows are all re-rated or none."""
+    with ledger.transaction() as db:
+        month = calendar.month_start(max(from_ms, rates.boundaries[0]))
+        rows = list(db.execute(_ROWS, (month,)))
+        db.execute("DELETE FROM totals WHERE bucket_ms >= ?", (month,))
+        totals: dict[TotalKey, int] = {}
+        for start, meter_id, end, kind, energy, supply, rated_w in rows:
+            pieces = list(_cut(calendar, rates, start, end, kind, energy))
+            if len(pieces) > 1:
+                _replace_row(db, meter_id, start, pieces, supply, rated_w)
+            for piece in pieces:
+                rate = rates.step_at(piece.start_ms).per_kwh[SUPPLIES[supply]]
+                bucket = bucket_start(calendar, rates, piece.start_ms)
+                key = (meter_id, bucket, kind, supply, rated_w, rate)
+                totals[key] = totals.get(key, 0) + piece.energy_mj
+        _rate_rows(db, rates, month)
+        db.executemany(
+            "INSERT INTO totals (meter_id, bucket_ms, kind, supply, rated_w, rate, energy_mj)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(*key[:5], str(key[5]), energy) for key, energy in totals.items()],
+        )
+        db.execute("DELETE FROM rate_steps")
+        db.executemany(
+            "INSERT INTO rate_steps (from_ms, grid, off_grid) VALUES (?, ?, ?)",
+            [
+                (step.from_ms, str(step.per_kwh[SUPPLIES[0]]), str(step.per_kwh[SUPPLIES[1]]))
+                for step in rates.steps
+            ],
+        )
+
+
+def _rate_rows(db: sqlite3.Connection, rates: RateSchedule, from_ms: int) -> None:
+    """Every row from `from_ms` on takes the rate of its supply under the step in force."""
+    ends: list[int | None] = [*rates.boundaries[1:], None]
+    for step, end in zip(rates.steps, ends, strict=True):
+        if end is not None and end <= from_ms:
+            continue
+        for code, supply in enumerate(SUPPLIES):
+            db.execute(
+                "UPDATE intervals SET rate = ? WHERE start_ms >= ? AND start_ms < ? AND supply = ?",
+                (str(step.per_kwh[supply]), max(step.from_ms, from_ms), end or 2**62, code),
+            )
+
+
+def _cut(
+    calendar: Calendar, rates: RateSchedule, start: int, end: int, kind: int, energy: int
+) -> Iterator[Interval]:
+    """A stored row cut at the steps of `rates` (it never crosses an hour already)."""
+    basis = Basis.METERED if kind == 0 else Basis.DEEMED
+    reason = None if kind == 0 else DeemedReason(KINDS[kind])
+    yield from split(Interval("", start, end, basis, reason, energy), calendar, rates)
+
+
+def _replace_row(
+    db: sqlite3.Connection,
+    meter_id: int,
+    start: int,
+    pieces: list[Interval],
+    supply: int,
+    rated_w: int,
+) -> None:
+    """A row cut in pieces: the first keeps its key, the others are new rows; the meter's open
+    row, if it was this one, becomes the last piece."""
+    first, *rest = pieces
+    db.execute(
+        "UPDATE intervals SET end_ms = ?, energy_mj = ? WHERE meter_id = ? AND start_ms = ?",
+        (first.end_ms, first.energy_mj, meter_id, start),
+    )
+    kind = 0 if first.reason is None else KIND_CODE[first.reason.value]
+    db.executemany(
+        "INSERT INTO intervals (start_ms, meter_id, end_ms, kind, energy_mj, supply, rated_w)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(p.start_ms, meter_id, p.end_ms, kind, p.energy_mj, supply, rated_w) for p in rest],
+    )
+    db.execute(
+        "UPDATE meters SET open_row_ms = ? WHERE id = ? AND open_row_ms = ?",
+        (rest[-1].start_ms, meter_id, start),
+    )
