@@ -5,6 +5,7 @@ reporting."""
 import contextlib
 import io
 import json
+import sqlite3
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -38,7 +39,9 @@ def feeds(draw) -> list[str]:
         moment, register = START, Decimal(draw(st.integers(0, 10**6))) / 1000
         for _ in range(draw(st.integers(0, 30))):
             moment += timedelta(seconds=draw(st.sampled_from([5, 60, 300, 899, 901, 1800])))
-            event = draw(st.sampled_from(["ok", "ok", "ok", "fault", "reset", "spike", "garbage"]))
+            event = draw(
+                st.sampled_from(["ok", "ok", "ok", "fault", "reset", "spike", "garbage", "ghost"])
+            )
             register = {
                 "reset": Decimal(0),
                 "spike": register + 50,
@@ -49,22 +52,47 @@ def feeds(draw) -> list[str]:
                 "fault": f'{{"fault": true, "ts": "{stamp}"}}',
                 "garbage": '{"energy_kwh": NaN}',
             }.get(event, f'{{"ts": "{stamp}", "energy_kwh": {register}}}')
-            lines.append(format_feed_line(datetime_to_ms(moment), f"p/rig-{n}", payload.encode()))
+            topic = "p/ghost" if event == "ghost" else f"p/rig-{n}"
+            lines.append(format_feed_line(datetime_to_ms(moment), topic, payload.encode()))
     return lines
+
+
+def replayed(folder: str, lines_per_run: list[list[str]]) -> Path:
+    """Replay each list of lines in turn into one ledger; returns the site's configuration."""
+    config = Path(folder) / "site.toml"
+    config.write_text(SITE)
+    for run, lines in enumerate(lines_per_run):
+        feed = Path(folder) / f"feed-{run}.jsonl"
+        feed.write_text("".join(line + "\n" for line in lines))
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert main(["replay", "-c", str(config), "-i", str(feed), "--until", UNTIL]) == 0
+    return config
 
 
 def reports(lines_per_run: list[list[str]], close: bool = False) -> tuple[dict, dict]:
     """Replay each list of lines in turn into one ledger; report October and November."""
     with TemporaryDirectory() as folder:
-        config = Path(folder) / "site.toml"
-        config.write_text(SITE)
-        for run, lines in enumerate(lines_per_run):
-            feed = Path(folder) / f"feed-{run}.jsonl"
-            feed.write_text("".join(line + "\n" for line in lines))
-            assert main(["replay", "-c", str(config), "-i", str(feed), "--until", UNTIL]) == 0
+        config = replayed(folder, lines_per_run)
         if close:
             assert main(["close", "-c", str(config), "--period", "2026-10"]) == 0
         return tuple(report(config, period) for period in ("2026-10", "2026-11"))
+
+
+def ledger_dump(lines_per_run: list[list[str]]) -> dict[str, list[tuple]]:
+    """Every row of every table of the ledger, the rejection log included."""
+    with TemporaryDirectory() as folder:
+        replayed(folder, lines_per_run)
+        db = sqlite3.connect(Path(folder) / "var" / "prop.sqlite")
+        try:
+            tables = [
+                name
+                for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            ]
+            return {
+                table: sorted(db.execute(f"SELECT * FROM {table}"), key=repr) for table in tables
+            }
+        finally:
+            db.close()
 
 
 def report(config: Path, period: str) -> dict:
@@ -78,6 +106,14 @@ def report(config: Path, period: str) -> dict:
 @given(feeds())
 def test_replaying_twice_equals_replaying_once(lines):
     assert reports([lines, lines]) == reports([lines])
+
+
+@settings(max_examples=25, deadline=None)
+@given(feeds())
+def test_replaying_twice_leaves_the_whole_ledger_as_once(lines):
+    once = ledger_dump([lines])
+    assert ledger_dump([lines, lines]) == once
+    assert ledger_dump([lines, lines, lines]) == once
 
 
 @settings(max_examples=25, deadline=None)
