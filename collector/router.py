@@ -3,14 +3,20 @@
 Every topic the router listens on is resolved at construction into one handler in a dict, so a
 message costs one lookup, one decode and one outcome per meter it concerns. The only state kept
 is each Shelly component's last known status, which partial `NotifyStatus` frames are merged onto.
+
+A meter whose `measure` is None leaves it to its first valid reading (DESIGN.md rule 5, decided
+by the engine): its readings carry every value the payload has, and only a payload with neither
+is refused (`native`, `tasmota`) or not a reading (`zigbee2mqtt`). Shelly components and mbmd,
+whose devices always report a register, bill on it unless the meter pins `power`. Payload times
+without an offset are read in `zone`, nearest the receive time around a clock change.
 """
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import tzinfo
 from functools import partial
 from typing import Protocol, TypeVar
-from zoneinfo import ZoneInfo
 
 from levy.core.model import Availability, Measure, Reading, Rejection, RejectReason
 
@@ -28,6 +34,7 @@ class StatusChange:
 
 Outcome = Reading | Rejection | StatusChange
 Handler = Callable[[bytes, int], list[Outcome]]
+"""(payload, received_ms) -> outcomes."""
 Parsed = TypeVar("Parsed")
 
 
@@ -45,7 +52,9 @@ class MeterBinding(Protocol):
     @property
     def component(self) -> str | None: ...
     @property
-    def measure(self) -> Measure: ...
+    def measure(self) -> Measure | None:
+        """None: decided by the meter's first valid reading."""
+        ...
 
 
 class _Meter(Protocol):
@@ -59,7 +68,7 @@ Target = TypeVar("Target", bound=_Meter)
 @dataclass(frozen=True, slots=True)
 class _Target:
     meter: str
-    measure: Measure
+    measure: Measure | None
     channel: int = 1
 
 
@@ -83,7 +92,7 @@ class Router:
     def __init__(
         self,
         bindings: Iterable[MeterBinding],
-        zone: ZoneInfo,
+        zone: tzinfo,
         max_payload: int = DEFAULT_MAX_PAYLOAD,
     ) -> None:
         self._zone = zone
@@ -127,18 +136,22 @@ class Router:
                 return True
 
     def _native(self, topic: str, group: list[MeterBinding]) -> None:
-        def read(document: dict[str, object], target: _Target) -> Sample:
-            return native.sample(document, target.measure, self._zone)
+        def parse(payload: bytes, _received_ms: int) -> dict[str, object]:
+            return native.parse(payload, self._limit)
 
-        parse = partial(native.parse, limit=self._limit)
+        def read(document: dict[str, object], target: _Target, received_ms: int) -> Sample:
+            return native.sample(document, target.measure, self._zone, received_ms)
+
         self._add(topic, partial(_each, _targets(group), parse, read))
 
     def _tasmota(self, topic: str, group: list[MeterBinding]) -> None:
-        def read(telemetry: tasmota.Telemetry, target: _Target) -> Sample:
+        def parse(payload: bytes, received_ms: int) -> tasmota.Telemetry:
+            return tasmota.parse(payload, self._zone, self._limit, received_ms)
+
+        def read(telemetry: tasmota.Telemetry, target: _Target, _received_ms: int) -> Sample:
             return telemetry.sample(target.channel, target.measure)
 
-        targets = [_Target(b.id, Measure(b.measure), _channel(b)) for b in group]
-        parse = partial(tasmota.parse, zone=self._zone, limit=self._limit)
+        targets = [_Target(b.id, _measure(b), _channel(b)) for b in group]
         self._add(topic, partial(_each, targets, parse, read))
         will = tasmota.will_topic(topic)
         if will is not None:
@@ -146,10 +159,12 @@ class Router:
             self._devices.add(topic.rpartition("/")[0])
 
     def _zigbee2mqtt(self, topic: str, group: list[MeterBinding]) -> None:
-        def read(document: dict[str, object], target: _Target) -> Sample | None:
-            return zigbee2mqtt.sample(document, target.measure, self._zone)
+        def parse(payload: bytes, _received_ms: int) -> dict[str, object]:
+            return zigbee2mqtt.parse(payload, self._limit)
 
-        parse = partial(zigbee2mqtt.parse, limit=self._limit)
+        def read(document: dict[str, object], target: _Target, received_ms: int) -> Sample | None:
+            return zigbee2mqtt.sample(document, target.measure, self._zone, received_ms)
+
         self._add(topic, partial(_each, _targets(group), parse, read))
         will = partial(zigbee2mqtt.parse_availability, limit=self._limit)
         self._add(f"{topic}/{zigbee2mqtt.AVAILABILITY}", partial(_availability, will, _ids(group)))
@@ -168,12 +183,13 @@ class Router:
 
     def _mbmd(self, prefix: str, group: list[MeterBinding]) -> None:
         """`Import` feeds the energy meters and `Power` the power meters; each tells the other
-        kind nothing, so it gives them no outcome (and is no unknown topic either)."""
+        kind nothing, so it gives them no outcome (and is no unknown topic either). The two
+        arrive as separate messages, so the first must not decide: unpinned means `Import`."""
         for name, parse, measure in (
             (mbmd.IMPORT, mbmd.parse_import, Measure.ENERGY),
             (mbmd.POWER, mbmd.parse_power, Measure.POWER),
         ):
-            meters = [b.id for b in group if Measure(b.measure) is measure]
+            meters = [b.id for b in group if (_measure(b) or Measure.ENERGY) is measure]
             value = partial(parse, limit=self._limit)
             self._add(f"{prefix}/{name}", partial(_mbmd_value, value, measure, meters))
         self._devices.add(prefix)
@@ -209,7 +225,7 @@ class _ShellyDevice:
     def bind(self, binding: MeterBinding) -> None:
         component = binding.component or shelly.DEFAULT_COMPONENT
         fields = shelly.component_fields(component)
-        measure = Measure(binding.measure)
+        measure = _measure(binding) or shelly.default_measure(fields)
         if (fields.energy if measure is Measure.ENERGY else fields.power) is None:
             raise ValueError(f"meter {binding.id}: Shelly {component} reports no {measure}")
         self._targets[component].append(_ShellyTarget(binding.id, measure, fields))
@@ -259,17 +275,22 @@ class _ShellyDevice:
 
 def _each(
     targets: list[_Target],
-    parse: Callable[[bytes], Parsed],
-    read: Callable[[Parsed, _Target], Sample | None],
+    parse: Callable[[bytes, int], Parsed],
+    read: Callable[[Parsed, _Target, int], Sample | None],
     payload: bytes,
     received_ms: int,
 ) -> list[Outcome]:
-    """Parse once, then read per meter; a parse failure is one rejection per meter."""
+    """Parse once, then read per meter; a parse failure is one rejection per meter. Both see
+    the receive time, which resolves a naive local time around a clock change."""
     try:
-        parsed = parse(payload)
+        parsed = parse(payload, received_ms)
     except DecodeError as error:
         return _rejections((t.meter for t in targets), error)
-    return _read_each(targets, partial(read, parsed), received_ms)
+
+    def read_one(target: _Target) -> Sample | None:
+        return read(parsed, target, received_ms)
+
+    return _read_each(targets, read_one, received_ms)
 
 
 def _read_each(
@@ -332,7 +353,12 @@ def _rejections(meters: Iterable[str], error: DecodeError) -> list[Outcome]:
 
 
 def _targets(group: list[MeterBinding]) -> list[_Target]:
-    return [_Target(b.id, Measure(b.measure)) for b in group]
+    return [_Target(b.id, _measure(b)) for b in group]
+
+
+def _measure(binding: MeterBinding) -> Measure | None:
+    """The pinned measure (configuration may give it as plain text), or None."""
+    return None if binding.measure is None else Measure(binding.measure)
 
 
 def _channel(binding: MeterBinding) -> int:

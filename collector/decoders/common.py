@@ -3,15 +3,26 @@
 Numbers are parsed straight to `Decimal` (never through binary floating point), so a register of
 12345.678 kWh becomes exactly 44_444_440_800_000 mJ. A decoder that cannot use a payload raises
 `DecodeError` carrying the `RejectReason` the core counts and a short detail for the log.
+
+A payload's naive local time (Tasmota's `Time`, a native ISO `ts` or zigbee2mqtt's `last_seen`
+without an offset) is read in the site zone. Where the zone makes it ambiguous (the repeated hour
+when the clocks go back: fold 0 and fold 1) or non-existent (the hour skipped when they go
+forward: the readings with the offsets before and after the change, which straddle the gap), the
+candidate nearest the message's receive time is taken, the earlier on a tie: a device's clock is
+trusted to be roughly right, never to say which side of a change it meant. So the timestamp
+functions take the receive time as well as the zone.
+
+What a meter measures (`Measure`) is pinned by its configuration, or None: decided by its first
+valid reading (DESIGN.md rule 5), so a payload for such a meter is read for every value it has.
 """
 
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
+from levy.core.localtime import nearest_local_ms
 from levy.core.model import Availability, Measure, RejectReason
 from levy.core.units import datetime_to_ms, kwh_to_mj, seconds_to_ms, w_to_mw
 
@@ -136,10 +147,11 @@ def power_from_w(value: object, name: str) -> int | None:
     return None if value is None else w_to_mw(number(value, name))
 
 
-def timestamp_ms(value: object, name: str, zone: ZoneInfo) -> int:
-    """UTC epoch ms from unix seconds (integer or decimal) or ISO 8601 (naive: in `zone`)."""
+def timestamp_ms(value: object, name: str, zone: tzinfo, received_ms: int) -> int:
+    """UTC epoch ms from unix seconds (integer or decimal) or ISO 8601 (naive: in `zone`, the
+    candidate nearest `received_ms` where the zone makes it ambiguous or non-existent)."""
     if isinstance(value, str):
-        return _in_range(_iso_ms(value, name, zone), name)
+        return _in_range(_iso_ms(value, name, zone, received_ms), name)
     if type(value) is not Decimal:
         raise DecodeError(
             RejectReason.WRONG_TYPE,
@@ -166,11 +178,11 @@ def epoch_ms(value: object, name: str) -> int:
     return _in_range(seconds_to_ms(value / 1000), name)
 
 
-def _iso_ms(text: str, name: str, zone: ZoneInfo) -> int:
+def _iso_ms(text: str, name: str, zone: tzinfo, received_ms: int) -> int:
     try:
         moment = datetime.fromisoformat(text)
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=zone)
+            return nearest_local_ms(moment, zone, received_ms)
         return datetime_to_ms(moment)
     except (ValueError, OverflowError):
         raise DecodeError(
@@ -186,17 +198,26 @@ def _in_range(ms: int, name: str) -> int:
     return ms
 
 
-def has_billable(sample: Sample, measure: Measure) -> bool:
-    """Whether the sample carries the value a meter of this measure is billed on."""
+def has_billable(sample: Sample, measure: Measure | None) -> bool:
+    """Whether the sample carries the value a meter of this measure is billed on (for a meter
+    whose measure its first reading decides: either value)."""
+    if measure is None:
+        return sample.energy_mj is not None or sample.power_mw is not None
     if measure is Measure.ENERGY:
         return sample.energy_mj is not None
     return sample.power_mw is not None
 
 
-def require_billable(sample: Sample, measure: Measure, energy_name: str, power_name: str) -> Sample:
+def require_billable(
+    sample: Sample, measure: Measure | None, energy_name: str, power_name: str
+) -> Sample:
     """For single-message formats: a payload without the billed value (and no fault) is refused."""
     if sample.fault or has_billable(sample, measure):
         return sample
+    if measure is None:
+        raise DecodeError(
+            RejectReason.MISSING_FIELD, f"neither {energy_name} nor {power_name} is present"
+        )
     missing = energy_name if measure is Measure.ENERGY else power_name
     raise DecodeError(RejectReason.MISSING_FIELD, f"{missing} is missing")
 

@@ -5,6 +5,10 @@ own), RPC notifications on `<prefix>/events/rpc` and its will on `<prefix>/onlin
 `NotifyStatus` frames carry `params.ts` (UTC epoch seconds) and, per component, only the fields
 that changed, with null for a field that went away; Shelly's documented use is to overlay them on
 the last known status, which is what `merge` does. Energy counters are in Wh.
+
+A component kind always reports the same values, so its meter's measure is never left to the
+first reading: a component with an energy register bills on it unless the meter pins power
+(`default_measure`).
 """
 
 from dataclasses import dataclass
@@ -64,6 +68,11 @@ def component_fields(component: str) -> Fields:
         supported = ", ".join(f"{name}:N" for name in KINDS)
         raise ValueError(f"Shelly component {component!r} is not one of {supported}")
     return KINDS[kind]
+
+
+def default_measure(fields: Fields) -> Measure:
+    """What a component is billed on when its meter does not say: its register if it has one."""
+    return Measure.ENERGY if fields.energy is not None else Measure.POWER
 
 
 def parse_status(payload: bytes, limit: int) -> dict[str, object]:

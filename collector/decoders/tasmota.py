@@ -3,10 +3,12 @@
 `Time` is the device's local time, naive unless the device adds an offset; `ENERGY.Total` is the
 cumulative import in kWh and `ENERGY.Power` the active power in W. A device with several metered
 channels sends arrays (`"Total":[0.005,1.507]`), and each meter names its 1-based `channel`.
+A naive `Time` is read in the site zone, nearest the receive time where the zone's clock changes
+make it ambiguous or skip it (see `common`).
 """
 
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+from datetime import tzinfo
 
 from levy.core.model import Availability, Measure, RejectReason
 
@@ -34,7 +36,9 @@ class Telemetry:
     ts_ms: int | None
     energy: dict[str, object]
 
-    def sample(self, channel: int, measure: Measure) -> Sample:
+    def sample(self, channel: int, measure: Measure | None) -> Sample:
+        """The channel's values: those its meter is billed on, or every one it has when the
+        meter's measure is left to its first reading."""
         found = Sample(
             self.ts_ms,
             energy_from_kwh(self._channel("Total", channel), "ENERGY.Total"),
@@ -61,13 +65,14 @@ class Telemetry:
         return value
 
 
-def parse(payload: bytes, zone: ZoneInfo, limit: int) -> Telemetry:
+def parse(payload: bytes, zone: tzinfo, limit: int, received_ms: int) -> Telemetry:
     document = load_object(payload, limit)
     energy = field_object(document, "ENERGY", "ENERGY")
     if energy is None:
         raise DecodeError(RejectReason.MISSING_FIELD, "ENERGY is missing")
     time = document.get("Time")
-    return Telemetry(None if time is None else timestamp_ms(time, "Time", zone), energy)
+    ts_ms = None if time is None else timestamp_ms(time, "Time", zone, received_ms)
+    return Telemetry(ts_ms, energy)
 
 
 def parse_will(payload: bytes) -> Availability:

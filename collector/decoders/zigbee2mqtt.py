@@ -2,13 +2,15 @@
 
 The state message carries `energy` (kWh) and `power` (W) among whatever else the device exposes,
 and `last_seen` when the bridge's `advanced.last_seen` is set: `ISO_8601` (UTC, `...Z`),
-`ISO_8601_local` (with the bridge's offset) or `epoch` (milliseconds). A state message may lack
-the billed value (a bridge with `cache_state: false` sends only what changed), so such a message
-is simply not a reading. Availability: `<topic>/availability`, `{"state":"online"}` or the legacy
-plain `online`.
+`ISO_8601_local` (with the bridge's offset; without one it is read in the site zone, nearest the
+receive time where the zone makes it ambiguous, see `common`) or `epoch` (milliseconds). A state
+message may lack the billed value (a bridge with `cache_state: false` sends only what changed),
+so such a message is simply not a reading (for a meter whose measure its first reading decides:
+a message with neither value). Availability: `<topic>/availability`, `{"state":"online"}` or
+the legacy plain `online`.
 """
 
-from zoneinfo import ZoneInfo
+from datetime import tzinfo
 
 from levy.core.model import Availability, Measure, RejectReason
 
@@ -34,9 +36,11 @@ def parse(payload: bytes, limit: int) -> dict[str, object]:
     return load_object(payload, limit)
 
 
-def sample(document: dict[str, object], measure: Measure, zone: ZoneInfo) -> Sample | None:
+def sample(
+    document: dict[str, object], measure: Measure | None, zone: tzinfo, received_ms: int
+) -> Sample | None:
     found = Sample(
-        _last_seen(document.get("last_seen"), zone),
+        _last_seen(document.get("last_seen"), zone, received_ms),
         energy_from_kwh(document.get("energy"), "energy"),
         power_from_w(document.get("power"), "power"),
     )
@@ -56,9 +60,9 @@ def parse_availability(payload: bytes, limit: int) -> Availability:
     raise DecodeError(RejectReason.WRONG_TYPE, f"availability state {shown} is not online/offline")
 
 
-def _last_seen(value: object, zone: ZoneInfo) -> int | None:
+def _last_seen(value: object, zone: tzinfo, received_ms: int) -> int | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return timestamp_ms(value, "last_seen", zone)
+        return timestamp_ms(value, "last_seen", zone, received_ms)
     return epoch_ms(value, "last_seen")

@@ -6,6 +6,7 @@ from levy.config.errors import Location
 from levy.config.meters import MeterConfig, MeterFormat
 from levy.config.site import SiteConfig
 from levy.config.topics import matches
+from levy.config.values import utc
 from levy.core.model import Measure
 
 Where = Callable[[Location], str]
@@ -51,13 +52,13 @@ def _describe(meter: MeterConfig) -> str:
 def _rates_in_order(config: SiteConfig, where: Where) -> Iterator[str]:
     rates = config.rates
     for index in range(1, len(rates)):
-        if rates[index].from_ <= rates[index - 1].from_:
+        if utc(rates[index].from_) <= utc(rates[index - 1].from_):
             yield (
                 f"{where(('rates', index, 'from'))}: should be later than the entry before "
                 f"({rates[index - 1].from_.isoformat()})"
             )
     start = config.ledger.accounting_start
-    if start is not None and start < rates[0].from_:
+    if start is not None and utc(start) < utc(rates[0].from_):
         yield (
             f"ledger.accounting_start: {start.isoformat()} is before the first rate "
             f"({where(('rates', 0, 'from'))} = {rates[0].from_.isoformat()}): no rate would apply"
@@ -79,5 +80,6 @@ def _topics_read(meter: MeterConfig) -> list[str]:
     if meter.format is MeterFormat.SHELLY:
         return [f"{meter.topic}/status/{meter.component}", f"{meter.topic}/events/rpc"]
     if meter.format is MeterFormat.MBMD:
-        return [f"{meter.topic}/{'Import' if meter.measure is Measure.ENERGY else 'Power'}"]
+        # Unpinned, an mbmd meter bills on its register (Import).
+        return [f"{meter.topic}/{'Power' if meter.measure is Measure.POWER else 'Import'}"]
     return [meter.topic]

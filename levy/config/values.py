@@ -1,9 +1,10 @@
 """Value types shared by the sections. Money and energy stay `Decimal` (TOML floats are parsed as
 decimals), relative paths are read beside the TOML file so a command works from any directory,
-and times without an offset are read in the site zone."""
+and times without an offset are read in the site zone (one the zone makes ambiguous or skips is
+refused: a configured time has no receive time to choose a candidate by)."""
 
 import re
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
 
 from levy.config.context import context_of
 from levy.config.topics import filter_problem
+from levy.core.localtime import unique_local_ms
 
 NonEmptyStr = Annotated[str, Field(min_length=1)]
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -70,11 +72,25 @@ def _in_site_zone(value: Any, info: ValidationInfo) -> datetime:
         moment = datetime.combine(value, time())
     else:
         raise ValueError("should be a date or a date-time")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(zone)
+    try:
+        if moment.tzinfo is None:
+            unique_local_ms(moment, zone)  # ValueError naming both candidates, if there are two
+            aware = moment.replace(tzinfo=zone)
+        else:
+            aware = moment
+        utc(aware)  # beyond datetime's range in UTC: refused here rather than where compared
+        return aware.astimezone(zone)
+    except OverflowError:
+        raise ValueError(f"{moment.isoformat()} is out of range") from None
 
 
 LocalTime = Annotated[datetime, BeforeValidator(_in_site_zone)]
 """An aware datetime in the site zone. A date is local midnight, a naive date-time is local time,
-one with an offset is that instant."""
+one with an offset is that instant. A local time the zone's clock changes make ambiguous (the
+repeated hour) or skip is an error naming both candidates, to be written with an offset."""
+
+
+def utc(moment: datetime) -> datetime:
+    """A LocalTime's instant, for comparing: two times in one zone compare by their wall clocks,
+    so the repeated hour's second pass (fold 1) would tie with its first."""
+    return moment.astimezone(UTC)

@@ -4,10 +4,19 @@ import pytest
 
 from collector.router import Router
 from levy.core.model import Measure, Reading, Rejection, RejectReason
-from tests.collector.support import ALMATY, RECEIVED, Meter, local_ms, router, utc_ms
+from tests.collector.support import (
+    ALMATY,
+    RECEIVED,
+    Meter,
+    local_ms,
+    reading_times,
+    router,
+    utc_ms,
+)
 
-RIG = Meter("rig-0001", "mining/ekibastuz-1/rig-0001", "native")
+RIG = Meter("rig-0001", "mining/ekibastuz-1/rig-0001", "native")  # measure: the first reading's
 FAN = Meter("fan-0001", "mining/ekibastuz-1/fan-0001", "native", measure=Measure.POWER)
+PINNED = Meter("rig-0002", "mining/ekibastuz-1/rig-0002", "native", measure=Measure.ENERGY)
 
 
 def route(payload: bytes, meter: Meter = RIG) -> list:
@@ -77,7 +86,6 @@ REJECTIONS = [
     (b"[1, 2]", RejectReason.NOT_OBJECT),
     (b'"energy"', RejectReason.NOT_OBJECT),
     (b'{"ts": 1795562502}', RejectReason.MISSING_FIELD),
-    (b'{"power_w": 100}', RejectReason.MISSING_FIELD),
     (b'{"energy_kwh": NaN}', RejectReason.NON_FINITE),
     (b'{"energy_kwh": Infinity}', RejectReason.NON_FINITE),
     (b'{"energy_kwh": 1e999999999}', RejectReason.NON_FINITE),  # would never finish as an int
@@ -108,6 +116,33 @@ def test_nan_in_a_field_nobody_reads_is_harmless() -> None:
     assert route(b'{"energy_kwh": 1, "temperature": NaN}')[0].energy_mj == 3_600_000_000
 
 
+def test_unpinned_meter_gets_power_alone_when_that_is_all_there_is() -> None:
+    # Rule 5: the engine decides the measure from the first valid reading, so nothing is refused.
+    assert route(b'{"power_w": 100}') == [Reading("rig-0001", RECEIVED, RECEIVED, power_mw=100_000)]
+
+
+def test_unpinned_meter_gets_every_value_the_payload_has() -> None:
+    assert route(b'{"energy_kwh": 2, "power_w": 3000}') == [
+        Reading("rig-0001", RECEIVED, RECEIVED, energy_mj=7_200_000_000, power_mw=3_000_000)
+    ]
+    assert route(b'{"energy_kwh": 2}') == [
+        Reading("rig-0001", RECEIVED, RECEIVED, energy_mj=7_200_000_000)
+    ]
+
+
+def test_energy_meter_without_energy_is_missing_field() -> None:
+    [rejection] = route(b'{"power_w": 100}', PINNED)
+    assert (rejection.reason, rejection.meter) == (RejectReason.MISSING_FIELD, "rig-0002")
+    assert "energy_kwh" in rejection.detail
+
+
+@pytest.mark.parametrize("meter", [RIG, PINNED, FAN])
+def test_neither_value_is_missing_field_whatever_the_measure(meter: Meter) -> None:
+    [rejection] = route(b'{"ts": 1795562502}', meter)
+    assert (rejection.reason, rejection.meter) == (RejectReason.MISSING_FIELD, meter.id)
+    assert rejection.detail == "neither energy_kwh nor power_w is present"
+
+
 def test_power_meter_without_power_is_missing_field() -> None:
     [rejection] = route(b'{"energy_kwh": 1}', FAN)
     assert rejection.reason is RejectReason.MISSING_FIELD
@@ -118,3 +153,34 @@ def test_payload_limit_is_configurable() -> None:
     small = Router([RIG], ALMATY, max_payload=16)
     [rejection] = small.route(RIG.topic, b'{"energy_kwh": 12345.678}', RECEIVED)
     assert rejection.reason is RejectReason.OVERSIZED
+
+
+def berlin_ts(naive: str, received_ms: int) -> int:
+    [ts_ms] = reading_times(RIG, b'{"ts": "%s", "energy_kwh": 1}' % naive.encode(), received_ms)
+    return ts_ms
+
+
+@pytest.mark.parametrize(
+    ("naive", "received", "meant"),
+    [
+        # Clocks go back at 03:00 CEST (01:00Z): 02:30 comes twice, at 00:30Z and at 01:30Z.
+        ("2026-10-25T02:30:00", (0, 31), (0, 30)),
+        ("2026-10-25T02:30:00", (1, 31), (1, 30)),
+        # Clocks go forward at 02:00 CET (01:00Z): 02:30 never shows; read with the offset
+        # before (+01:00) it is 01:30Z, with the one after (+02:00) 00:30Z.
+        ("2026-03-29T02:30:00", (0, 31), (0, 30)),
+        ("2026-03-29T02:30:00", (1, 31), (1, 30)),
+        # A tie goes to the earlier.
+        ("2026-10-25T02:30:00", (1, 0), (0, 30)),
+    ],
+)
+def test_naive_time_around_a_clock_change_is_the_one_nearest_receipt(
+    naive: str, received: tuple[int, int], meant: tuple[int, int]
+) -> None:
+    day = (int(naive[:4]), int(naive[5:7]), int(naive[8:10]))
+    assert berlin_ts(naive, utc_ms(*day, *received)) == utc_ms(*day, *meant)
+
+
+def test_naive_time_away_from_a_clock_change_ignores_the_receive_time() -> None:
+    for received in (utc_ms(2026, 7, 1, 0, 0), utc_ms(2026, 7, 1, 23, 0)):
+        assert berlin_ts("2026-07-01T12:00:00", received) == utc_ms(2026, 7, 1, 10, 0)

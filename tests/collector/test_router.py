@@ -65,6 +65,24 @@ def test_measure_may_come_as_plain_text() -> None:
     ]
 
 
+def test_unpinned_shelly_and_mbmd_bill_on_the_register_their_device_reports() -> None:
+    # A component's kind, and mbmd's separate Import and Power topics, fix what is billed: the
+    # first message must not decide. A Shelly em:N has no register, so it is billed on power.
+    route = router(
+        Meter("relay", "shelly-r", "shelly"),
+        Meter("em", "shelly-e", "shelly", component="em:0"),
+        Meter("sdm", "mbmd/sdm1-1", "mbmd"),
+    ).route
+    assert route("shelly-r/status/switch:0", b'{"apower": 5}', RECEIVED) == []
+    assert route("shelly-e/status/em:0", b'{"total_act_power": 5}', RECEIVED) == [
+        Reading("em", RECEIVED, RECEIVED, power_mw=5_000)
+    ]
+    assert route("mbmd/sdm1-1/Power", b"5.000", RECEIVED) == []
+    assert route("mbmd/sdm1-1/Import", b"5.000", RECEIVED) == [
+        Reading("sdm", RECEIVED, RECEIVED, energy_mj=18_000_000_000)
+    ]
+
+
 @pytest.mark.parametrize(
     ("meter", "problem"),
     [
@@ -72,7 +90,10 @@ def test_measure_may_come_as_plain_text() -> None:
         (Meter("x", "tele/x/SENSOR", "tasmota", channel=0), "channel"),
         (Meter("x", "shelly-x", "shelly", component="light:0"), "not one of"),
         (Meter("x", "shelly-x", "shelly", component="switch"), "not one of"),
-        (Meter("x", "shelly-x", "shelly", component="em:0"), "reports no energy"),
+        (
+            Meter("x", "shelly-x", "shelly", component="em:0", measure=Measure.ENERGY),
+            "reports no energy",
+        ),
         (
             Meter("x", "shelly-x", "shelly", component="emdata:0", measure=Measure.POWER),
             "reports no power",

@@ -2,10 +2,11 @@
 
 from collector.router import StatusChange
 from levy.core.model import Availability, Measure, Reading, RejectReason
-from tests.collector.support import RECEIVED, Meter, local_ms, router, utc_ms
+from tests.collector.support import RECEIVED, Meter, local_ms, reading_times, router, utc_ms
 
 POW = Meter("pow1", "tele/pow1/SENSOR", "tasmota")
 POW_POWER = Meter("pow1-power", "tele/pow1/SENSOR", "tasmota", measure=Measure.POWER)
+POW_ENERGY = Meter("pow1-energy", "tele/pow1/SENSOR", "tasmota", measure=Measure.ENERGY)
 
 # Tasmota documentation, Home Assistant page, "Power Monitoring > Periodical updates":
 # https://tasmota.github.io/docs/Home-Assistant/ (tasmota/docs repository)
@@ -86,6 +87,31 @@ def test_sensor_message_without_energy() -> None:
     payload = b'{"Time":"2017-02-16T10:13:52", "DS18B20":{"Temperature":20.6}}'
     [rejection] = router(POW).route(POW.topic, payload, RECEIVED)
     assert rejection.reason is RejectReason.MISSING_FIELD
+
+
+def test_unpinned_meter_takes_what_the_channel_has_and_pinned_ones_need_theirs() -> None:
+    route = router(POW, POW_ENERGY, POW_POWER).route
+    power_only = b'{"ENERGY":{"Power":145}}'
+    assert [(o.meter, type(o).__name__) for o in route(POW.topic, power_only, RECEIVED)] == [
+        ("pow1", "Reading"),
+        ("pow1-energy", "Rejection"),
+        ("pow1-power", "Reading"),
+    ]
+    [unpinned, pinned, _] = route(POW.topic, power_only, RECEIVED)
+    assert (unpinned.energy_mj, unpinned.power_mw) == (None, 145_000)
+    assert (pinned.reason, pinned.detail) == (RejectReason.MISSING_FIELD, "ENERGY.Total is missing")
+    [rejection] = router(POW).route(POW.topic, b'{"ENERGY":{"Today":0.1}}', RECEIVED)
+    assert (rejection.reason, rejection.detail) == (
+        RejectReason.MISSING_FIELD,
+        "neither ENERGY.Total nor ENERGY.Power is present",
+    )
+
+
+def test_naive_time_in_the_skipped_hour_is_the_reading_nearest_receipt() -> None:
+    # Europe/Berlin skips 02:00-03:00 on 2026-03-29 (01:00Z): 02:30 is 00:30Z or 01:30Z.
+    payload = b'{"Time":"2026-03-29T02:30:00","ENERGY":{"Total":1}}'
+    received = (utc_ms(2026, 3, 29, 0, 31), utc_ms(2026, 3, 29, 1, 31))
+    assert reading_times(POW, payload, *received) == [r - 60_000 for r in received]
 
 
 def test_values_are_checked() -> None:

@@ -4,9 +4,10 @@ import pytest
 
 from collector.router import StatusChange
 from levy.core.model import Availability, Measure, Reading, RejectReason
-from tests.collector.support import RECEIVED, Meter, local_ms, router, utc_ms
+from tests.collector.support import RECEIVED, Meter, local_ms, reading_times, router, utc_ms
 
 PLUG = Meter("plug", "zigbee2mqtt/rack-7-plug", "zigbee2mqtt")
+PLUG_ENERGY = Meter("plug-energy", "zigbee2mqtt/rack-7-plug", "zigbee2mqtt", measure=Measure.ENERGY)
 PLUG_POWER = Meter("plug-power", "zigbee2mqtt/rack-7-plug", "zigbee2mqtt", measure=Measure.POWER)
 
 # State of a metering plug: `power` (W) and `energy` (kWh) as its exposes define them, e.g.
@@ -41,11 +42,23 @@ def test_state_message_in_every_last_seen_form(last_seen: bytes, ts_ms: int) -> 
 
 def test_state_without_the_billed_value_is_not_a_reading() -> None:
     # A bridge with cache_state: false publishes only what changed.
-    route = router(PLUG, PLUG_POWER).route
+    route = router(PLUG, PLUG_ENERGY, PLUG_POWER).route
     assert route(PLUG.topic, b'{"linkquality":96}', RECEIVED) == []
     assert route(PLUG.topic, b'{"power":30,"energy":null}', RECEIVED) == [
-        Reading("plug-power", RECEIVED, RECEIVED, power_mw=30_000)
+        Reading("plug", RECEIVED, RECEIVED, power_mw=30_000),  # its first reading decides
+        Reading("plug-power", RECEIVED, RECEIVED, power_mw=30_000),
     ]
+    assert route(PLUG.topic, b'{"energy":12.34}', RECEIVED) == [
+        Reading("plug", RECEIVED, RECEIVED, energy_mj=44_424_000_000),
+        Reading("plug-energy", RECEIVED, RECEIVED, energy_mj=44_424_000_000),
+    ]
+
+
+def test_naive_local_last_seen_in_the_repeated_hour_is_the_one_nearest_receipt() -> None:
+    # ISO_8601_local without an offset; Berlin's 02:30 came at 00:30Z and again at 01:30Z.
+    payload = b'{"energy":1,"last_seen":"2026-10-25T02:30:00"}'
+    received = (utc_ms(2026, 10, 25, 0, 31), utc_ms(2026, 10, 25, 1, 31))
+    assert reading_times(PLUG, payload, *received) == [r - 60_000 for r in received]
 
 
 def test_values_and_times_are_checked() -> None:

@@ -2,15 +2,15 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from levy.config import SiteConfig, load_config, parse_config
-from levy.core.model import Measure, Supply
+from levy.config.zone import load_zone
+from levy.core.model import Supply
 from tests.config.site_samples import METER
 
-ALMATY = ZoneInfo("Asia/Almaty")
+ALMATY = load_zone("Asia/Almaty")  # the pinned tzdata's zone, as the configuration reads it
 
 
 def test_a_site_id_and_one_meter_is_a_whole_configuration(
@@ -56,14 +56,15 @@ def test_a_site_id_and_one_meter_is_a_whole_configuration(
         "127.0.0.1",
     )
     assert config.archive.dir == tmp_path / "var" / "archive" / "site-1"
-    assert config.archive.retention_days == 90
+    assert config.archive.retention_days == 0
 
     [meter] = config.meters
     assert (meter.id, meter.topic, meter.format) == ("rig-0001", "mining/site-1/rig-0001", "native")
     assert meter.rated_kw == Decimal("3.6")
     assert meter.supply is Supply.GRID
-    assert meter.measure is Measure.ENERGY
-    assert meter.commissioned_at is meter.channel is meter.component is None
+    assert meter.measure is None  # decided by the first valid reading
+    assert meter.commissioned_at is meter.decommissioned_at is None
+    assert meter.channel is meter.component is None
 
 
 def test_numbers_stay_exact_decimals(load: Callable[[str], SiteConfig]) -> None:

@@ -40,6 +40,23 @@ def test_inventory_meters_follow_the_toml_ones(
     assert third.commissioned_at is not None and third.commissioned_at.hour == 0
 
 
+def test_an_inventory_row_may_be_decommissioned(
+    load: Callable[[str], SiteConfig],
+    problems: Callable[[str], list[str]],
+    inventory: Callable[[str], Path],
+) -> None:
+    header = "id,topic,rated_kw,commissioned_at,decommissioned_at\n"
+    inventory(header + "rig-0001,mining/site-1/rig-0001,3,2026-10-05,2027-01-10T00:00:00+05:00\n")
+    [meter] = load(SITE).meters
+    assert meter.decommissioned_at is not None
+    assert meter.decommissioned_at.isoformat() == "2027-01-10T00:00:00+05:00"
+    inventory(header + "rig-0001,mining/site-1/rig-0001,3,2026-10-05,2026-10-04\n")
+    assert problems(SITE) == [
+        "meters.csv line 2, decommissioned_at: should be later than commissioned_at "
+        "(2026-10-05T00:00:00+05:00)"
+    ]
+
+
 def test_an_inventory_alone_is_enough(
     load: Callable[[str], SiteConfig], inventory: Callable[[str], Path]
 ) -> None:
@@ -101,7 +118,7 @@ def test_header_problems_are_reported_once(
     inventory("id,topic,watts,id\nrig-0001,t,3,x\nrig-0002,t,3,y\n")
     assert problems(SITE) == [
         "meters.csv line 1: unknown column 'watts' (columns: id, format, topic, rated_kw, supply, "
-        "commissioned_at, channel, component, measure)",
+        "commissioned_at, decommissioned_at, channel, component, measure)",
         "meters.csv line 1: column 'id' appears twice",
         "meters.csv line 1: missing column 'rated_kw'",
         "meters: no meters: add [[meters]] tables or a site.inventory CSV",

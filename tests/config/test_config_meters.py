@@ -1,4 +1,5 @@
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -25,6 +26,82 @@ def test_shelly_defaults_to_switch_0_and_em_to_power(load: Callable[[str], SiteC
     assert (a.format, a.component, a.measure) == (MeterFormat.SHELLY, "switch:0", Measure.ENERGY)
     assert (b.component, b.measure) == ("em:0", Measure.POWER)
     assert (c.component, c.measure) == ("emdata:0", Measure.ENERGY)
+
+
+def test_measure_is_left_to_the_first_reading_unless_the_device_always_has_a_register(
+    load: Callable[[str], SiteConfig],
+) -> None:
+    config = load(
+        SITE
+        + meter(id="n", topic="mining/site-1/n", rated_kw="1")
+        + meter(id="t", topic="tele/plug/SENSOR", format="tasmota", rated_kw="1")
+        + meter(id="z", topic="zigbee2mqtt/plug", format="zigbee2mqtt", rated_kw="1")
+        + meter(id="m", topic="mbmd/SDM630-1", format="mbmd", rated_kw="1")
+        + meter(id="p", topic="mbmd/SDM630-2", format="mbmd", rated_kw="1", measure="power")
+        + meter(id="e", topic="mining/site-1/e", rated_kw="1", measure="energy")
+    )
+    assert [m.measure for m in config.meters] == [
+        None,
+        None,
+        None,
+        Measure.ENERGY,  # Import and Power come on separate topics: the first must not decide
+        Measure.POWER,
+        Measure.ENERGY,  # pinned
+    ]
+
+
+def test_a_pinned_mbmd_power_meter_is_heard_on_its_power_topic(
+    problems: Callable[[str], list[str]],
+) -> None:
+    found = problems(
+        SITE
+        + '[mqtt]\ntopics = ["mbmd/+/Import"]\n'
+        + meter(id="a", topic="mbmd/SDM-a", format="mbmd", rated_kw="1")
+        + meter(id="b", topic="mbmd/SDM-b", format="mbmd", rated_kw="1", measure="power")
+    )
+    assert found == ["meters[1].topic: no mqtt.topics filter matches 'mbmd/SDM-b/Power'"]
+
+
+def test_decommissioned_after_commissioning(load: Callable[[str], SiteConfig]) -> None:
+    config = load(
+        SITE
+        + meter(id="a", topic="x/a", rated_kw="1")
+        + "commissioned_at = 2026-10-05T00:00:00+05:00\n"
+        + "decommissioned_at = 2027-01-10T00:00:00+05:00  # accounted up to here\n"
+        + meter(id="b", topic="x/b", rated_kw="1")
+        + "decommissioned_at = 2027-01-10\n"
+    )
+    a, b = config.meters
+    assert a.decommissioned_at == datetime(2027, 1, 9, 19, tzinfo=UTC)
+    assert (b.commissioned_at, b.decommissioned_at) == (None, datetime(2027, 1, 9, 19, tzinfo=UTC))
+
+
+def test_decommissioned_in_the_second_pass_of_the_repeated_hour_is_later(
+    load: Callable[[str], SiteConfig],
+) -> None:
+    # Both are 02:30 in Berlin, an hour apart; in one zone Python compares the wall clocks.
+    config = load(
+        '[site]\nid = "site-1"\ntimezone = "Europe/Berlin"\n'
+        + meter(id="a", topic="x/a", rated_kw="1")
+        + "commissioned_at = 2026-10-25T02:30:00+02:00\n"
+        + "decommissioned_at = 2026-10-25T02:30:00+01:00\n"
+    )
+    assert config.meters[0].decommissioned_at is not None
+
+
+@pytest.mark.parametrize("decommissioned", ["2026-10-05T00:00:00+05:00", "2026-10-04"])
+def test_decommissioned_no_later_than_commissioned(
+    problems: Callable[[str], list[str]], decommissioned: str
+) -> None:
+    found = problems(
+        SITE
+        + meter(id="a", topic="x/a", rated_kw="1")
+        + f"commissioned_at = 2026-10-05\ndecommissioned_at = {decommissioned}\n"
+    )
+    assert found == [
+        "meters[0].decommissioned_at: should be later than commissioned_at "
+        "(2026-10-05T00:00:00+05:00)"
+    ]
 
 
 def test_every_format_and_option(load: Callable[[str], SiteConfig]) -> None:
