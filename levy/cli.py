@@ -17,6 +17,7 @@ from levy.app.site import Site
 from levy.config import ConfigError, load_config
 from levy.core.calendar import parse_period
 from levy.core.engine import FrozenPeriodError
+from levy.core.localtime import unique_local_ms
 from levy.core.units import datetime_to_ms
 from levy.ledger.schema import LedgerVersionError
 from levy.ledger.store import Ledger, LedgerError
@@ -40,16 +41,22 @@ def open_ledger(site: Site, must_exist: bool, writer: bool = True) -> Ledger:
 
 
 def parse_time(site: Site, text: str | None, option: str) -> int | None:
-    """ISO 8601; a naive time is read in the site zone."""
+    """ISO 8601; a naive time is read in the site zone, and one the zone repeats or skips (a
+    clock change) is refused, naming both candidates: there is no receive time to choose by."""
     if text is None:
         return None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
         raise UsageError(f"{option} {text!r} is not an ISO 8601 time") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=site.config.zone)
-    return datetime_to_ms(moment)
+    try:
+        if moment.tzinfo is None:
+            return unique_local_ms(moment, site.config.zone)
+        return datetime_to_ms(moment)
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+    except OverflowError:
+        raise UsageError(f"{option} {text!r} is out of range") from None
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
