@@ -10,6 +10,9 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+TOP_REJECTING = 10
+"""Meters named in /metrics: enough to find the misconfigured ones, few enough for any site."""
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -19,6 +22,12 @@ class Metrics:
         self.accepted = Counter("levy_readings_accepted", "readings applied", registry=r)
         self.rejected = Counter(
             "levy_rejected", "messages or readings rejected, by reason", ["reason"], registry=r
+        )
+        self.rejecting_meters = Gauge(
+            "levy_meter_rejections",
+            f"rejections since start of the {TOP_REJECTING} meters rejecting most, by reason",
+            ["meter", "reason"],
+            registry=r,
         )
         self.commit_seconds = Histogram(
             "levy_batch_commit_seconds", "time to apply and commit one batch", registry=r

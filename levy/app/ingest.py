@@ -26,11 +26,21 @@ class Tally:
     messages: int = 0
     accepted: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    by_meter: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Rejections per (meter, reason), repeats aside: a misconfigured meter shows up by name."""
     statuses: dict[str, StatusChange] = field(default_factory=dict)
 
     def add(self, changes: Changes, rejected: Sequence[RejectionRecord]) -> None:
         self.accepted += changes.accepted
         self.rejected.update(record.reason.value for record in rejected)
+        self.by_meter.update(
+            (record.meter, record.reason.value)
+            for record in rejected
+            if record.meter is not None and record.reason not in NOT_LOGGED
+        )
+
+    def rejecting_most(self, count: int) -> list[tuple[tuple[str, str], int]]:
+        return self.by_meter.most_common(count)
 
 
 def record(message: Message, rejection: Rejection) -> RejectionRecord:

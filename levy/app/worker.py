@@ -13,7 +13,7 @@ from collector.archive import RawArchive
 from collector.mqtt import MqttSource, Received
 from collector.router import Router
 from levy.app.closing import closable_from_ms, close_period
-from levy.app.health import Metrics
+from levy.app.health import TOP_REJECTING, Metrics
 from levy.app.ingest import Message, Tally, ingest
 from levy.app.journal import BATCH, CLOSE, SWEEP, encode_position
 from levy.app.site import Site
@@ -53,6 +53,8 @@ class Worker:
     stopping: threading.Event
     clock: Callable[[], int] = wall_clock_ms
     availability: dict[str, Availability] = field(default_factory=dict)
+    since_start: Tally = field(default_factory=Tally)
+    """Rejections per meter since the daemon started, for the meters rejecting most."""
     batch_started_ms: int | None = None
 
     def run(self) -> None:
@@ -156,6 +158,7 @@ class Worker:
         self.metrics.accepted.inc(tally.accepted)
         for reason, n in tally.rejected.items():
             self.metrics.rejected.labels(reason).inc(n)
+        self.since_start.by_meter.update(tally.by_meter)
         for meter, change in tally.statuses.items():
             self.availability[meter] = change.status
         if tally.statuses:
@@ -202,3 +205,6 @@ class Worker:
         statuses = self.meter_statuses(now_ms)
         for status in ("online", "offline", "fault", "silent"):
             self.metrics.meters.labels(status).set(statuses[status])
+        self.metrics.rejecting_meters.clear()
+        for (meter, reason), count in self.since_start.rejecting_most(TOP_REJECTING):
+            self.metrics.rejecting_meters.labels(meter, reason).set(count)
