@@ -12,6 +12,7 @@ from collector.simulate import cli as simulate
 from levy.app.closing import close_period
 from levy.app.daemon import run_daemon
 from levy.app.errors import UsageError
+from levy.app.record import apply_rates, check_meters, check_record
 from levy.app.replay import replay
 from levy.app.site import Site
 from levy.config import ConfigError, load_config
@@ -61,6 +62,10 @@ def parse_time(site: Site, text: str | None, option: str) -> int | None:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     site = load_site(args)
+    if site.config.ledger.path.exists():
+        with Ledger(site.config.ledger.path, writer=False) as ledger:
+            check_record(site, ledger)
+            check_meters(ledger, {meter.id for meter in site.config.meters})
     print(f"{args.config}: site {site.id}, {len(site.config.meters)} meters, configuration valid")
     return 0
 
@@ -81,6 +86,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     print(f"readings accepted {tally.accepted}")
     for reason, count in sorted(tally.rejected.items()):
         print(f"rejected          {count} {reason}")
+    for (meter, reason), count in tally.rejecting_most(5):
+        print(f"rejecting most    {meter}: {count} {reason}")
     if summary.swept_to_ms is not None:
         print(f"accounted to      {site.calendar.iso(summary.swept_to_ms)}")
     return 0
@@ -114,11 +121,28 @@ def cmd_report(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     with open_ledger(site, must_exist=True, writer=False) as ledger:
+        if check_record(site, ledger) is not None:
+            apply_pending_rates(site)
         figures = build_figures(ledger, site.id, site.calendar, site.rates, period)
     document = to_document(figures, site.calendar)
     render = {"json": render_json, "csv": render_csv, "table": render_table}[args.format]
     sys.stdout.write(render(document))
     return 0
+
+
+def apply_pending_rates(site: Site) -> None:
+    """A `[[rates]]` change that only touches open months applies to them: `report` re-rates
+    them itself unless a daemon holds the ledger (it applies the change when restarted)."""
+    try:
+        writer = Ledger(site.config.ledger.path)
+    except LedgerError:
+        log.warning(
+            "[[rates]] differs from the ledger's schedule; the running daemon applies it to the "
+            "open months when restarted, and this report shows the ledger's rates"
+        )
+        return
+    with writer:
+        apply_rates(site, writer)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,6 +26,7 @@ from types import FrameType
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from levy.core.model import Measure
 from levy.core.units import MS_PER_S, datetime_to_ms
 
 from .encoders import FORMATS
@@ -212,8 +213,12 @@ def _meters(args: argparse.Namespace, config: SiteSettings | None) -> list[Meter
             args.topic_prefix or DEFAULT_PREFIX,
         )
     _refuse(args, FLEET_OPTIONS, "for a fleet without a configuration; -c gives its meters")
+    # A meter whose first reading decides what it measures (rule 5) gets a register from the
+    # simulator, as every simulated device sends one.
     return [
-        MeterSpec(m.id, m.format, m.topic, m.rated_kw, m.measure, m.channel, m.component)
+        MeterSpec(
+            m.id, m.format, m.topic, m.rated_kw, m.measure or Measure.ENERGY, m.channel, m.component
+        )
         for m in config.meters
     ]
 

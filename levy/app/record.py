@@ -72,20 +72,27 @@ def check_meters(ledger: Ledger, configured: set[str]) -> list[str]:
     return missing
 
 
-def check_record(site: "Site", ledger: Ledger) -> None:
-    """What every command checks, readers included."""
+def check_record(site: "Site", ledger: Ledger) -> int | None:
+    """What every command checks, readers included; returns where a rate change that only
+    touches open periods starts (a writer applies it)."""
     ledger.check_binding(site.id, site.calendar.zone.key)
-    rate_change_from(site, ledger)
+    return rate_change_from(site, ledger)
 
 
 def apply_configuration(site: "Site", ledger: Ledger, specs: dict[str, MeterSpec]) -> None:
     """What a writer does before it opens the engine: refuse what would move the record,
     re-rate the open periods under a changed schedule, record the meters as configured."""
     ledger.forget_meters(check_meters(ledger, set(specs)))
+    apply_rates(site, ledger)
+    ledger.register_meters(specs.values())
+
+
+def apply_rates(site: "Site", ledger: Ledger) -> None:
+    """Keep the configured schedule in the ledger (a ledger from schema 1 adopts it), re-rating
+    the open periods from where it differs; refused if it would reach a closed one."""
     if stored_schedule(ledger) is None:
         store_schedule(ledger, site.calendar, site.rates, site.rates.boundaries[0])
-    else:
-        changed = rate_change_from(site, ledger)
-        if changed is not None:
-            store_schedule(ledger, site.calendar, site.rates, changed)
-    ledger.register_meters(specs.values())
+        return
+    changed = rate_change_from(site, ledger)
+    if changed is not None:
+        store_schedule(ledger, site.calendar, site.rates, changed)
