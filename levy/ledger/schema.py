@@ -109,10 +109,16 @@ MIGRATIONS: list[str] = [
         grid TEXT NOT NULL,
         off_grid TEXT NOT NULL
     );
-    DELETE FROM rejections WHERE id NOT IN
-        (SELECT MIN(id) FROM rejections GROUP BY received_ms, topic, meter, reason, payload);
-    CREATE UNIQUE INDEX rejections_once ON rejections
-        (received_ms, COALESCE(topic, ''), COALESCE(meter, ''), reason, COALESCE(payload, x''));
+    ALTER TABLE rejections ADD COLUMN copy_no INTEGER NOT NULL DEFAULT 0;
+    UPDATE rejections SET copy_no = numbered.copy_no FROM (
+        SELECT id, ROW_NUMBER() OVER (
+            PARTITION BY received_ms, topic, meter, reason, payload ORDER BY id
+        ) - 1 AS copy_no FROM rejections
+    ) AS numbered WHERE numbered.id = rejections.id;
+    CREATE UNIQUE INDEX rejections_once ON rejections (
+        received_ms, COALESCE(topic, ''), COALESCE(meter, ''), reason, COALESCE(payload, x''),
+        copy_no
+    );
     """,
 ]
 

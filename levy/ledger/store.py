@@ -35,6 +35,9 @@ class RejectionRecord:
     topic: str | None = None
     meter: str | None = None
     payload: bytes | None = None
+    copy_no: int = 0
+    """Which copy of identical rejections (same time, topic, meter, reason and payload) in one
+    batch this is: each copy is logged once, and a replay of the same messages adds none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,7 +366,7 @@ class Ledger:
             )
             db.executemany(
                 "INSERT OR IGNORE INTO rejections (received_ms, topic, meter, reason, detail,"
-                " payload) VALUES (?, ?, ?, ?, ?, ?)",
+                " payload, copy_no) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         r.received_ms,
@@ -372,6 +375,7 @@ class Ledger:
                         r.reason.value,
                         r.detail,
                         r.payload[:PAYLOAD_KEPT] if r.payload is not None else None,
+                        r.copy_no,
                     )
                     for r in rejections
                 ],
