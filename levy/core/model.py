@@ -42,6 +42,8 @@ class RejectReason(StrEnum):
     CLOCK_SKEW = "clock_skew"
     DUPLICATE = "duplicate"
     DECOMMISSIONED = "decommissioned"
+    INTERNAL = "internal"
+    """A message that broke a decoder in a way no other reason names: still only its own."""
 
 
 class Availability(StrEnum):
