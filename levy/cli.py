@@ -3,6 +3,8 @@ message, no traceback), 1 an internal error."""
 
 import argparse
 import logging
+import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -26,6 +28,10 @@ from levy.report.figures import build_figures
 from levy.report.render import render_csv, render_json, render_table, to_document
 
 log = logging.getLogger("levy")
+
+FILE_MODE_MASK = 0o027
+"""Ledger, archive and their companions are created 0640 / 0750: billing evidence is not for
+every account on the host."""
 
 USER_ERRORS = (UsageError, ConfigError, LedgerError, LedgerVersionError, FrozenPeriodError)
 
@@ -185,8 +191,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def ledger_named(args: argparse.Namespace) -> str:
+    """The ledger a failing command was using, for the message."""
+    try:
+        return f"ledger {load_site(args).config.ledger.path}"
+    except (ConfigError, OSError):
+        return "the site's ledger"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    os.umask(FILE_MODE_MASK)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(message)s")
     try:
         return args.func(args)
@@ -196,6 +211,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except USER_ERRORS as exc:
         print(f"levy-monitor: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as exc:
+        print(
+            f"levy-monitor: the ledger cannot be used: {exc} ({ledger_named(args)})",
+            file=sys.stderr,
+        )
+        return 2
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"levy-monitor: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except Exception:
         log.exception("internal error")

@@ -10,7 +10,13 @@ from datetime import UTC
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from collector.archive import ArchiveError, RawArchive
-from collector.mqtt import BrokerSettings, FatalConnectionError, MqttSource, Received
+from collector.mqtt import (
+    BrokerSettings,
+    FatalConnectionError,
+    LinkEvent,
+    MqttSource,
+    Received,
+)
 from collector.router import Router
 from levy.app.errors import UsageError
 from levy.app.health import HealthServer, Metrics
@@ -46,7 +52,9 @@ def broker_settings(config: SiteConfig) -> BrokerSettings:
     )
 
 
-def schedule(inbox: "queue.Queue[Received | Tick]", config: SiteConfig) -> BackgroundScheduler:
+def schedule(
+    inbox: "queue.Queue[Received | Tick | LinkEvent]", config: SiteConfig
+) -> BackgroundScheduler:
     """The scheduler only queues ticks: the worker does the work, in order with the messages."""
     scheduler = BackgroundScheduler(timezone=UTC)
 
@@ -59,11 +67,26 @@ def schedule(inbox: "queue.Queue[Received | Tick]", config: SiteConfig) -> Backg
     return scheduler
 
 
+def refuse_a_lost_ledger(config: SiteConfig) -> None:
+    """A missing ledger beside an archive that holds a journal was lost, not never made:
+    starting afresh would deem everything since the accounting start."""
+    if config.ledger.path.exists():
+        return
+    with RawArchive(config.archive.dir, retention_days=0) as existing:
+        if existing.files():
+            raise UsageError(
+                f"there is no ledger at {config.ledger.path} but the archive {config.archive.dir} "
+                "holds the journal of one: restore the ledger, or rebuild it with "
+                f"`levy-monitor replay -i {config.archive.dir}` and start again"
+            )
+
+
 def run_daemon(site: Site) -> int:
     config = site.config
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
+    refuse_a_lost_ledger(config)
     ledger = Ledger(config.ledger.path)
     archive = RawArchive(
         config.archive.dir,
@@ -79,11 +102,12 @@ def run_daemon(site: Site) -> int:
     engine = site.open_engine(ledger, start)
     if new_ledger:
         archive.append([(start, START, b"")])
-    inbox: queue.Queue[Received | Tick] = queue.Queue(maxsize=config.daemon.queue_max)
+    inbox: queue.Queue[Received | Tick | LinkEvent] = queue.Queue(maxsize=config.daemon.queue_max)
     source = MqttSource(broker_settings(config), inbox)
     metrics = Metrics()
     router = Router(config.meters, config.zone)
     worker = Worker(site, ledger, engine, router, archive, source, inbox, metrics, stopping)
+    worker.go_blind(max(ledger.clock_ms, ledger.accounting_start_ms or 0), wall_clock_ms())
     health = None
     if config.daemon.health_port:
         health = HealthServer(

@@ -3,12 +3,13 @@ route each message, apply the batch in the engine, commit rows, state and reject
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from collector.router import Router, StatusChange
 from levy.core.engine import Changes, Engine
 from levy.core.model import Reading, Rejection, RejectReason
-from levy.ledger.store import PAYLOAD_KEPT, Ledger, RejectionRecord
+from levy.ledger.rejections import RejectionRecord, number_copies
+from levy.ledger.store import Ledger
 
 NOT_LOGGED = {RejectReason.DUPLICATE}
 """Redeliveries and replays repeat messages by design: they are counted, not logged."""
@@ -54,19 +55,6 @@ def record(message: Message, rejection: Rejection) -> RejectionRecord:
     )
 
 
-def numbered(records: list[RejectionRecord]) -> list[RejectionRecord]:
-    """Identical rejections in one batch (a device repeating itself within a millisecond) are
-    told apart by their copy number, so each is logged and a replay of them adds nothing."""
-    copies: Counter[tuple[object, ...]] = Counter()
-    out = []
-    for record in records:
-        kept = None if record.payload is None else record.payload[:PAYLOAD_KEPT]
-        key = (record.received_ms, record.topic, record.meter, record.reason, kept)
-        out.append(replace(record, copy_no=copies[key]))
-        copies[key] += 1
-    return out
-
-
 def ingest(
     router: Router,
     engine: Engine,
@@ -94,7 +82,9 @@ def ingest(
         engine.advance_clock(max(message.received_ms for message in messages))
     changes = engine.apply(readings, now_ms=now_ms)
     rejected += [record(origin[id(reading)], why) for reading, why in changes.rejections]
-    ledger.commit(changes, numbered([r for r in rejected if r.reason not in NOT_LOGGED]), journal)
+    ledger.commit(
+        changes, number_copies([r for r in rejected if r.reason not in NOT_LOGGED]), journal
+    )
     tally.messages += len(messages)
     tally.add(changes, rejected)
     return changes

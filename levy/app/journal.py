@@ -7,6 +7,7 @@ publish one.
 """
 
 from collector.archive import ArchivePosition
+from levy.core.engine import Changes, Engine
 
 CONTROL_PREFIX = "$levy/"
 BATCH = "$levy/batch"
@@ -15,6 +16,20 @@ CLOSE = "$levy/close"
 START = "$levy/start"
 """Written once, at the accounting start of a ledger the daemon creates: a replay of the archive
 then starts its accounts where the daemon did."""
+
+
+BLIND = "$levy/blind"
+"""The daemon cannot hear its meters from the time in the payload (it started: from its ledger
+clock; it lost the broker: from then) until the next SEEING line."""
+SEEING = "$levy/seeing"
+"""The daemon has read the backlog the broker kept for it: it hears its meters again."""
+
+
+def link_changes(engine: Engine, topic: str, at_ms: int, payload: bytes) -> Changes:
+    """A BLIND or SEEING line applied to the engine (rule 6: blind time is nobody's fault)."""
+    if topic == BLIND:
+        return engine.go_blind(int(payload.decode("ascii")))
+    return engine.see_again(at_ms)
 
 
 def encode_position(position: ArchivePosition | None) -> str | None:

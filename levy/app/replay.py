@@ -15,7 +15,7 @@ from collector.router import Router
 from levy.app.closing import close_period
 from levy.app.errors import UsageError
 from levy.app.ingest import Message, Tally, ingest
-from levy.app.journal import CLOSE, CONTROL_PREFIX, SWEEP
+from levy.app.journal import BLIND, CLOSE, CONTROL_PREFIX, SEEING, SWEEP, link_changes
 from levy.app.site import Site
 from levy.core.engine import Engine
 from levy.ledger.store import Ledger
@@ -79,6 +79,9 @@ class Replayer:
         """A journal line ends the batch, as it did live; a sweep or a close happens at its time."""
         self.journaled = True
         self.flush(line.received_ms if line.topic == SWEEP else None)
+        if line.topic in (BLIND, SEEING):
+            changes = link_changes(self.engine, line.topic, line.received_ms, line.payload)
+            self.ledger.commit(changes)
         if line.topic == CLOSE:
             period = line.payload.decode("utf-8", "replace")
             close_period(self.site, self.ledger, self.engine, period, line.received_ms)

@@ -86,4 +86,5 @@ class Site:
             open_rows=open_rows,
             clock_ms=ledger.clock_ms,
             frozen_until_ms=ledger.frozen_until_ms(),
+            blindness=ledger.blindness(),
         )

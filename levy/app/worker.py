@@ -10,12 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from collector.archive import RawArchive
-from collector.mqtt import MqttSource, Received
+from collector.mqtt import LinkEvent, MqttSource, Received
 from collector.router import Router
 from levy.app.closing import closable_from_ms, close_period
 from levy.app.health import TOP_REJECTING, Metrics
 from levy.app.ingest import Message, Tally, ingest
-from levy.app.journal import BATCH, CLOSE, SWEEP, encode_position
+from levy.app.journal import BATCH, BLIND, CLOSE, SEEING, SWEEP, encode_position, link_changes
 from levy.app.site import Site
 from levy.core.calendar import parse_period
 from levy.core.engine import Engine
@@ -48,7 +48,7 @@ class Worker:
     router: Router
     archive: RawArchive
     source: MqttSource
-    inbox: "queue.Queue[Received | Tick]"
+    inbox: "queue.Queue[Received | Tick | LinkEvent]"
     metrics: Metrics
     stopping: threading.Event
     clock: Callable[[], int] = wall_clock_ms
@@ -56,6 +56,7 @@ class Worker:
     since_start: Tally = field(default_factory=Tally)
     """Rejections per meter since the daemon started, for the meters rejecting most."""
     batch_started_ms: int | None = None
+    drain_refused: bool = False
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -63,9 +64,9 @@ class Worker:
         for _ in range(self.inbox.qsize()):
             self.step(self.collect(wait_s=0))
 
-    def collect(self, wait_s: float) -> tuple[list[Received], Tick | None]:
+    def collect(self, wait_s: float) -> tuple[list[Received], Tick | LinkEvent | None]:
         """A batch: up to batch_max_messages, or what arrives within batch_max_ms of the first
-        message; a tick ends it."""
+        message; a tick or a change of the link ends it."""
         settings = self.site.config.daemon
         batch: list[Received] = []
         deadline = time.monotonic() + wait_s
@@ -74,7 +75,7 @@ class Worker:
                 item = self.inbox.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 break
-            if isinstance(item, Tick):
+            if isinstance(item, Tick | LinkEvent):
                 return batch, item
             if not batch:
                 self.batch_started_ms = item.received_ms
@@ -82,12 +83,17 @@ class Worker:
             batch.append(item)
         return batch, None
 
-    def step(self, work: tuple[list[Received], Tick | None]) -> None:
-        received, tick = work
+    def step(self, work: tuple[list[Received], Tick | LinkEvent | None]) -> None:
+        received, event = work
+        tick = event if isinstance(event, Tick) else None
         sweeps = tick is not None and tick.kind in ("sweep", "close")
-        sweep_ms = tick.now_ms if sweeps and self.may_sweep(tick.now_ms) else None
+        sweep_ms = (
+            tick.now_ms if tick is not None and sweeps and self.may_sweep(tick.now_ms) else None
+        )
         if received or sweep_ms is not None:
             self.commit(received, sweep_ms)
+        if isinstance(event, LinkEvent):
+            self.follow_link(event)
         if tick is not None and tick.kind == "sweep":
             self.show_liabilities(tick.now_ms)
             self.show_meters(tick.now_ms)
@@ -98,10 +104,29 @@ class Worker:
         self.observe()
 
     def may_sweep(self, now_ms: int) -> bool:
-        """Rule 6 live: never while disconnected, nor before the backlog the broker held for us
-        has had stale_after_s to arrive."""
+        """Rule 6 live: never while blind (down, disconnected, or still reading the backlog the
+        broker kept for us, however long that takes). A broker that refused the drain marker
+        leaves only the old guess: stale_after_s after connecting."""
         since = self.source.connected_since_ms
-        return since is not None and now_ms - since >= self.site.rules.stale_after_ms
+        if since is None or self.engine.blindness.blind:
+            return False
+        return not self.drain_refused or now_ms - since >= self.site.rules.stale_after_ms
+
+    def go_blind(self, since_ms: int, at_ms: int) -> None:
+        """Journal and commit that the meters cannot be heard from `since_ms`."""
+        self.journal_link(BLIND, at_ms, str(since_ms).encode())
+
+    def follow_link(self, event: LinkEvent) -> None:
+        if event.kind == "disconnected":
+            self.go_blind(event.at_ms, event.at_ms)
+        elif event.kind in ("drained", "drain_refused"):
+            self.drain_refused = event.kind == "drain_refused"
+            self.journal_link(SEEING, event.at_ms, b"")
+
+    def journal_link(self, topic: str, at_ms: int, payload: bytes) -> None:
+        position = self.archive.append([(at_ms, topic, payload)])
+        changes = link_changes(self.engine, topic, at_ms, payload)
+        self.ledger.commit(changes, journal=encode_position(position))
 
     def commit(self, received: list[Received], sweep_ms: int | None) -> None:
         messages = [Message(r.received_ms, r.topic, r.payload) for r in received]

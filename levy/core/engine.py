@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from levy.core.blind import Blindness
 from levy.core.calendar import Calendar
 from levy.core.model import Interval, Reading, Rejection, RejectReason, Supply
 from levy.core.rates import RateSchedule
@@ -18,6 +19,7 @@ from levy.core.rules import (
     Rules,
     apply_reading,
     initial_state,
+    on_receive_clock,
     screen,
     sweep,
 )
@@ -69,6 +71,11 @@ class Changes:
     """Energy added per bucket total."""
     accepted: int = 0
     clock_ms: int = 0
+    blind_closed: list[tuple[int, int]] = field(default_factory=list)
+    """Blind spans that ended in this batch (rule 6)."""
+    blind_since: int | None = None
+    blind_changed: bool = False
+    """Whether `blind_since` (the open blind span's start, or None) is to be stored."""
 
 
 def reading_order(reading: Reading) -> tuple:
@@ -107,6 +114,7 @@ class Engine:
         open_rows: Mapping[str, Row] | None = None,
         clock_ms: int = 0,
         frozen_until_ms: int | None = None,
+        blindness: Blindness | None = None,
     ) -> None:
         self.specs = dict(specs)
         self.rules = rules
@@ -117,6 +125,7 @@ class Engine:
         self._bounds: dict[str, tuple[int, int, int]] = {}
         self.clock_ms = clock_ms
         self.frozen_until_ms = frozen_until_ms
+        self.blindness = blindness or Blindness()
         for meter, state in self.states.items():
             if self.frozen_until_ms is not None and state.accrued_ms < self.due_ms(
                 meter, self.frozen_until_ms
@@ -129,7 +138,8 @@ class Engine:
     def apply(self, readings: Iterable[Reading], now_ms: int | None = None) -> Changes:
         """Apply a batch in canonical order, then sweep at `now_ms` if given."""
         changes = Changes()
-        for reading in sorted(readings, key=reading_order):
+        timed = (on_receive_clock(self.rules, reading) for reading in readings)
+        for reading in sorted(timed, key=reading_order):
             self.clock_ms = max(self.clock_ms, reading.received_ms)
             self._apply_one(reading, changes)
         if now_ms is not None:
@@ -140,11 +150,30 @@ class Engine:
     def sweep(self, now_ms: int, changes: Changes) -> None:
         self.clock_ms = max(self.clock_ms, now_ms)
         for meter, spec in self.specs.items():
-            state, interval = sweep(spec, self.rules, self.states[meter], now_ms)
+            state, interval = sweep(
+                spec, self.rules, self.states[meter], now_ms, self.blindness.overlap
+            )
             self._record(meter, state, interval, changes)
 
     def advance_clock(self, now_ms: int) -> None:
         self.clock_ms = max(self.clock_ms, now_ms)
+
+    def go_blind(self, at_ms: int) -> Changes:
+        """The daemon stopped seeing its meters at `at_ms` (down, disconnected)."""
+        changes = Changes(clock_ms=self.clock_ms)
+        if self.blindness.begin(at_ms):
+            changes.blind_since, changes.blind_changed = self.blindness.since_ms, True
+        return changes
+
+    def see_again(self, at_ms: int) -> Changes:
+        """The daemon has read the backlog its broker kept: it sees its meters from `at_ms`."""
+        self.advance_clock(at_ms)
+        changes = Changes(clock_ms=self.clock_ms)
+        span = self.blindness.end(at_ms)
+        if span is not None:
+            changes.blind_closed.append(span)
+            changes.blind_changed = True
+        return changes
 
     def _apply_one(self, reading: Reading, changes: Changes) -> None:
         spec = self.specs.get(reading.meter)
@@ -158,7 +187,9 @@ class Engine:
             changes.rejections.append((reading, rejection))
             return
         changes.accepted += 1
-        new_state, interval = apply_reading(spec, self.rules, state, reading)
+        new_state, interval = apply_reading(
+            spec, self.rules, state, reading, self.blindness.overlap
+        )
         self._record(reading.meter, new_state, interval, changes)
 
     def _record(

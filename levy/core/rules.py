@@ -4,9 +4,11 @@ Each function is pure: the meter's state and the moment come in, the new state a
 whole interval come out. Splitting and storage happen elsewhere.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
+from levy.core.blind import not_blind
 from levy.core.model import (
     Basis,
     DeemedReason,
@@ -68,6 +70,8 @@ class MeterState:
 
 
 Outcome = tuple[MeterState, Interval | None]
+BlindTime = Callable[[int, int], int]
+"""Milliseconds of the daemon's blind time within [start, end) (see blind.py)."""
 
 
 def initial_state(spec: MeterSpec) -> MeterState:
@@ -96,6 +100,21 @@ def reading_value(measure: Measure, reading: Reading) -> int | None:
     return reading.energy_mj if measure is Measure.ENERGY else reading.power_mw
 
 
+def on_receive_clock(rules: Rules, reading: Reading) -> Reading:
+    """Rule 1: a time ahead of the receive time (within max_clock_skew) counts as the receive
+    time, so a clock running ahead cannot push the baseline past the readings that follow."""
+    ahead = reading.ts_ms - reading.received_ms
+    if 0 < ahead <= rules.max_clock_skew_ms:
+        return replace(reading, ts_ms=reading.received_ms)
+    return reading
+
+
+def stale(rules: Rules, since_ms: int, now_ms: int, blind: BlindTime) -> bool:
+    """More than stale_after since `since_ms`, the daemon's blind time not counted (rule 6)."""
+    gap = now_ms - since_ms
+    return gap > rules.stale_after_ms and gap - blind(since_ms, now_ms) > rules.stale_after_ms
+
+
 def screen(spec: MeterSpec, rules: Rules, state: MeterState, reading: Reading) -> Rejection | None:
     """Rule 1: the readings that have no effect at all."""
     if reading.ts_ms > reading.received_ms + rules.max_clock_skew_ms:
@@ -117,7 +136,13 @@ def screen(spec: MeterSpec, rules: Rules, state: MeterState, reading: Reading) -
     return None
 
 
-def apply_reading(spec: MeterSpec, rules: Rules, state: MeterState, reading: Reading) -> Outcome:
+def apply_reading(
+    spec: MeterSpec,
+    rules: Rules,
+    state: MeterState,
+    reading: Reading,
+    blind: BlindTime = not_blind,
+) -> Outcome:
     """Rules 2 to 5 for a reading that passed `screen`."""
     t = reading.ts_ms
     if reading.fault:
@@ -133,14 +158,20 @@ def apply_reading(spec: MeterSpec, rules: Rules, state: MeterState, reading: Rea
     )
     if t <= state.accrued_ms:
         return moved, None
-    return moved, interval_to(spec, rules, state, t, value, measure)
+    return moved, interval_to(spec, rules, state, t, value, measure, blind)
 
 
 def interval_to(
-    spec: MeterSpec, rules: Rules, state: MeterState, t: int, value: int, measure: Measure
+    spec: MeterSpec,
+    rules: Rules,
+    state: MeterState,
+    t: int,
+    value: int,
+    measure: Measure,
+    blind: BlindTime,
 ) -> Interval:
     """Rule 3: [accrued, t] as one interval, the deemed reasons checked in their order."""
-    reason = deemed_reason(spec, rules, state, t, value, measure)
+    reason = deemed_reason(spec, rules, state, t, value, measure, blind)
     if reason is not None:
         return deemed(spec, state.accrued_ms, t, reason)
     energy = metered_energy(state, t, value, measure)
@@ -148,14 +179,20 @@ def interval_to(
 
 
 def deemed_reason(
-    spec: MeterSpec, rules: Rules, state: MeterState, t: int, value: int, measure: Measure
+    spec: MeterSpec,
+    rules: Rules,
+    state: MeterState,
+    t: int,
+    value: int,
+    measure: Measure,
+    blind: BlindTime = not_blind,
 ) -> DeemedReason | None:
     base = state.baseline
     if base is None:
         return DeemedReason.NO_BASELINE
     if state.faulty_at(t):
         return DeemedReason.METER_FAULT
-    if t - base.t_ms > rules.stale_after_ms:
+    if stale(rules, base.t_ms, t, blind):
         return DeemedReason.NO_DATA
     factor = rules.implausible_factor
     if measure is Measure.ENERGY:
@@ -179,7 +216,13 @@ def metered_energy(state: MeterState, t: int, value: int, measure: Measure) -> i
     return rounded_ratio((base.value + value) * (t - state.accrued_ms), 2000)
 
 
-def sweep(spec: MeterSpec, rules: Rules, state: MeterState, now_ms: int) -> Outcome:
+def sweep(
+    spec: MeterSpec,
+    rules: Rules,
+    state: MeterState,
+    now_ms: int,
+    blind: BlindTime = not_blind,
+) -> Outcome:
     """Rule 6: deem [accrued, now] for a meter that is faulty or has gone quiet; a decommissioned
     meter only up to its decommissioning."""
     end_ms = now_ms if spec.end_ms is None else min(now_ms, spec.end_ms)
@@ -188,10 +231,10 @@ def sweep(spec: MeterSpec, rules: Rules, state: MeterState, now_ms: int) -> Outc
     base = state.baseline
     faulty = state.faulty_at(now_ms)
     if base is None:
-        quiet = now_ms - spec.start_ms > rules.stale_after_ms
+        quiet = stale(rules, spec.start_ms, now_ms, blind)
         reason = DeemedReason.NO_BASELINE
     else:
-        quiet = now_ms - base.t_ms > rules.stale_after_ms
+        quiet = stale(rules, base.t_ms, now_ms, blind)
         reason = DeemedReason.METER_FAULT if faulty else DeemedReason.NO_DATA
     if not (quiet or faulty):
         return state, None

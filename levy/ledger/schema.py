@@ -120,6 +120,21 @@ MIGRATIONS: list[str] = [
         copy_no
     );
     """,
+    # 3: the daemon's blind time (rule 6), as its journal recorded it (the open span's start is
+    # the meta key blind_since); rejections beyond the first few per hour, reason and meter are
+    # counted, not kept.
+    """
+    CREATE TABLE blind_spans (start_ms INTEGER PRIMARY KEY, end_ms INTEGER NOT NULL);
+    CREATE TABLE rejections_counted (
+        hour_ms INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        meter TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        last_ms INTEGER NOT NULL,
+        last_copy INTEGER NOT NULL,
+        PRIMARY KEY (hour_ms, reason, meter)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

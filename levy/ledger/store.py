@@ -10,34 +10,22 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
+from levy.core.blind import Blindness
 from levy.core.engine import Changes, Row
-from levy.core.model import Basis, DeemedReason, Measure, RejectReason, Supply
+from levy.core.model import Basis, DeemedReason, Measure, Supply
 from levy.core.rates import RateStep
 from levy.core.rules import Baseline, MeterSpec, MeterState
-from levy.ledger.schema import migrate
+from levy.ledger.rejections import RejectionRecord, log_rejections, rejection_counts
+from levy.ledger.schema import SCHEMA_VERSION, LedgerVersionError, migrate
 
 KINDS = [Basis.METERED.value, *(reason.value for reason in DeemedReason)]
 KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
 SUPPLIES = [Supply.GRID, Supply.OFF_GRID]
 SUPPLY_CODE = {supply: code for code, supply in enumerate(SUPPLIES)}
-PAYLOAD_KEPT = 1024
 
 
 class LedgerError(RuntimeError):
     """The ledger cannot be used as asked (another site's, unreadable, inconsistent)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RejectionRecord:
-    received_ms: int
-    reason: RejectReason
-    detail: str
-    topic: str | None = None
-    meter: str | None = None
-    payload: bytes | None = None
-    copy_no: int = 0
-    """Which copy of identical rejections (same time, topic, meter, reason and payload) in one
-    batch this is: each copy is logged once, and a replay of the same messages adds none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,24 +87,85 @@ def decode_faults(text: str | None) -> tuple[int, ...]:
     return tuple(int(ms) for ms in text.split()) if text else ()
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def refuse_unless_ledger(path: Path) -> None:
+    """An existing file must be a levy ledger: an emptied or foreign one is a plain error."""
+    with path.open("rb") as file:
+        header = file.read(len(SQLITE_HEADER))
+    if not header:
+        raise LedgerError(
+            f"ledger {path} is empty (0 bytes), not a ledger: restore it from a backup, or move "
+            "it aside and replay the archive into a new ledger"
+        )
+    if header != SQLITE_HEADER:
+        raise LedgerError(f"{path} is not a levy ledger (not an SQLite database)")
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        ours = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
+    finally:
+        db.close()
+    if version > SCHEMA_VERSION:
+        raise LedgerVersionError(
+            f"the ledger has schema version {version}; this release reads up to {SCHEMA_VERSION}"
+        )
+    if ours is None:
+        raise LedgerError(f"{path} is an SQLite database but not a levy ledger")
+
+
 class Ledger:
     def __init__(self, path: Path, writer: bool = True) -> None:
         """A writer holds an exclusive lock beside the ledger for as long as it is open: the engine
         keeps meter state in memory, so two writers (a daemon and a `close`, say) would overwrite
         each other's rows. Readers (reports) need no lock: WAL lets them read while one writes."""
+        self.path = path
+        self._lock = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._lock = self._take_lock(path) if writer else None
-            self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA synchronous = FULL")
-            migrate(self.db)
+            if writer:
+                self.db = self._open_writer(path)
+            else:
+                self.db = self._open_reader(path)
+            self._ids: dict[str, int] = dict(self.db.execute("SELECT name, id FROM meters"))
         except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"ledger {path}: {exc}") from exc
+            raise LedgerError(f"ledger {path} cannot be read: {exc}") from exc
         except OSError as exc:
             raise LedgerError(f"ledger {path}: {exc.strerror or exc}") from exc
-        self.path = path
-        self._ids: dict[str, int] = dict(self.db.execute("SELECT name, id FROM meters"))
+
+    def _open_writer(self, path: Path) -> sqlite3.Connection:
+        """Creates a ledger where there is no file; a file that is there must be a ledger (an
+        emptied or foreign file is refused rather than silently replaced)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existed = path.exists()
+        if existed:
+            refuse_unless_ledger(path)
+        self._lock = self._take_lock(path)
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        migrate(db)
+        return db
+
+    @staticmethod
+    def _open_reader(path: Path) -> sqlite3.Connection:
+        """Read-only: a reader never writes, migrations included."""
+        refuse_unless_ledger(path)
+        db = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA_VERSION:
+            db.close()
+            raise LedgerError(
+                f"ledger {path} is at schema version {version} and this release reads "
+                f"{SCHEMA_VERSION}: run replay, close or run once to upgrade it (its figures "
+                "stay as they are)"
+            )
+        return db
 
     def __enter__(self) -> "Ledger":
         return self
@@ -364,24 +413,23 @@ class Ledger:
                     for key, energy in changes.totals.items()
                 ],
             )
+            log_rejections(db, rejections)
             db.executemany(
-                "INSERT OR IGNORE INTO rejections (received_ms, topic, meter, reason, detail,"
-                " payload, copy_no) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        r.received_ms,
-                        r.topic,
-                        r.meter,
-                        r.reason.value,
-                        r.detail,
-                        r.payload[:PAYLOAD_KEPT] if r.payload is not None else None,
-                        r.copy_no,
-                    )
-                    for r in rejections
-                ],
+                "INSERT OR IGNORE INTO blind_spans (start_ms, end_ms) VALUES (?, ?)",
+                changes.blind_closed,
             )
+            if changes.blind_changed:
+                if changes.blind_since is None:
+                    db.execute("DELETE FROM meta WHERE key = 'blind_since'")
+                else:
+                    self.set_meta(db, "blind_since", str(changes.blind_since))
             if changes.clock_ms > self.clock_ms:
                 self.set_meta(db, "clock_ms", str(changes.clock_ms))
+
+    def blindness(self) -> Blindness:
+        since = self.meta("blind_since")
+        spans = self.db.execute("SELECT start_ms, end_ms FROM blind_spans").fetchall()
+        return Blindness(spans, None if since is None else int(since))
 
     def closed_periods(self) -> dict[str, ClosedPeriod]:
         rows = self.db.execute("SELECT period, start_ms, end_ms, closed_at_ms FROM closed_periods")
@@ -448,4 +496,4 @@ class Ledger:
         return list(self.db.execute(query, (self._ids[meter],)))
 
     def rejection_counts(self) -> dict[str, int]:
-        return dict(self.db.execute("SELECT reason, COUNT(*) FROM rejections GROUP BY reason"))
+        return rejection_counts(self.db)

@@ -1,6 +1,6 @@
 """A ledger written by schema 1 (the October scenario, replayed by the release before schema 2,
-kept as a fixture) opens on this release with its figures unchanged, and its first writer stores
-the rate schedule that billed it."""
+kept as a fixture) is upgraded by a writer with its figures unchanged (a reader refuses to), and
+its first writer stores the rate schedule that billed it."""
 
 import gzip
 import json
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from levy.cli import main
+from levy.ledger.store import Ledger
 from tests.app.scenario import write_site
 from tests.app.test_scenario import OCTOBER
 
@@ -34,6 +35,12 @@ def report(config: Path, capsys: pytest.CaptureFixture[str]) -> dict:
 
 
 def test_a_schema_1_ledger_keeps_its_figures(v1_site: Path, capsys) -> None:
+    ledger = v1_site.parent / "var" / "october-demo.sqlite"
+    before = ledger.read_bytes()
+    assert main(["report", "-c", str(v1_site), "--period", "2026-10"]) == 2
+    assert "run replay, close or run once to upgrade it" in capsys.readouterr().err
+    assert ledger.read_bytes() == before, "a reader never writes"
+    Ledger(ledger).close()
     assert report(v1_site, capsys) == OCTOBER
     assert main(["close", "-c", str(v1_site), "--period", "2026-10"]) == 0
     assert report(v1_site, capsys) == {**OCTOBER, "closed": True}

@@ -1,0 +1,119 @@
+"""The rejection log, bounded: per UTC hour, reason and meter the first KEPT rejections are kept
+in full (time, topic, reason, detail, the first KiB of the payload) and the rest are counted, so
+a flood of garbage costs the ledger a bounded amount per hour, not per message.
+
+Replaying the same messages changes nothing: a kept rejection is unique (see its copy number),
+and a counted one is counted only when it comes after the last one counted in its bucket.
+"""
+
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from levy.core.model import RejectReason
+from levy.core.units import MS_PER_HOUR
+
+KEPT = 10
+"""Rejections kept in full per hour, reason and meter: enough to see what a device sends."""
+PAYLOAD_KEPT = 1024
+TOPIC_KEPT = 256
+
+
+@dataclass(frozen=True, slots=True)
+class RejectionRecord:
+    received_ms: int
+    reason: RejectReason
+    detail: str
+    topic: str | None = None
+    meter: str | None = None
+    payload: bytes | None = None
+    copy_no: int = 0
+    """Which copy of identical rejections (same time, topic, meter, reason and payload) in one
+    batch this is: each copy is logged once, and a replay of the same messages adds none."""
+
+
+def stored_key(record: RejectionRecord) -> tuple[object, ...]:
+    """What the log keeps of a rejection: two that agree on it are copies of one message."""
+    return (
+        record.received_ms,
+        None if record.topic is None else record.topic[:TOPIC_KEPT],
+        record.meter,
+        record.reason,
+        None if record.payload is None else record.payload[:PAYLOAD_KEPT],
+    )
+
+
+def number_copies(records: list[RejectionRecord]) -> list[RejectionRecord]:
+    """Identical rejections in one batch (a device repeating itself within a millisecond) are
+    told apart by their copy number, so each is logged and a replay of them adds nothing."""
+    copies: Counter[tuple[object, ...]] = Counter()
+    out = []
+    for record in records:
+        key = stored_key(record)
+        out.append(replace(record, copy_no=copies[key]))
+        copies[key] += 1
+    return out
+
+
+def log_rejections(db: sqlite3.Connection, records: Iterable[RejectionRecord]) -> None:
+    ordered = sorted(records, key=lambda r: (r.received_ms, r.copy_no))
+    for record in ordered:
+        hour = record.received_ms - record.received_ms % MS_PER_HOUR
+        meter = record.meter or ""
+        if _kept_in(db, hour, record.reason.value, record.meter) < KEPT:
+            received, topic, _, _, payload = stored_key(record)
+            db.execute(
+                "INSERT OR IGNORE INTO rejections (received_ms, topic, meter, reason, detail,"
+                " payload, copy_no) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    received,
+                    topic,
+                    record.meter,
+                    record.reason.value,
+                    record.detail,
+                    payload,
+                    record.copy_no,
+                ),
+            )
+            continue
+        if _is_kept(db, record):
+            continue
+        db.execute(
+            "INSERT INTO rejections_counted (hour_ms, reason, meter, count, last_ms, last_copy)"
+            " VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (hour_ms, reason, meter) DO UPDATE SET"
+            " count = count + 1, last_ms = excluded.last_ms, last_copy = excluded.last_copy"
+            " WHERE (excluded.last_ms, excluded.last_copy) > (last_ms, last_copy)",
+            (hour, record.reason.value, meter, record.received_ms, record.copy_no),
+        )
+
+
+def _kept_in(db: sqlite3.Connection, hour: int, reason: str, meter: str | None) -> int:
+    query = (
+        "SELECT COUNT(*) FROM rejections WHERE received_ms >= ? AND received_ms < ?"
+        " AND reason = ? AND meter IS ?"
+    )
+    return db.execute(query, (hour, hour + MS_PER_HOUR, reason, meter)).fetchone()[0]
+
+
+def _is_kept(db: sqlite3.Connection, record: RejectionRecord) -> bool:
+    received, topic, meter, reason, payload = stored_key(record)
+    query = (
+        "SELECT 1 FROM rejections WHERE received_ms = ? AND COALESCE(topic, '') = ?"
+        " AND COALESCE(meter, '') = ? AND reason = ? AND COALESCE(payload, x'') = ? AND copy_no = ?"
+    )
+    found = db.execute(
+        query, (received, topic or "", meter or "", reason.value, payload or b"", record.copy_no)
+    ).fetchone()
+    return found is not None
+
+
+def rejection_counts(db: sqlite3.Connection) -> dict[str, int]:
+    """Rejections by reason, kept and counted."""
+    counts: dict[str, int] = {}
+    for reason, count in db.execute(
+        "SELECT reason, COUNT(*) FROM rejections GROUP BY reason UNION ALL"
+        " SELECT reason, SUM(count) FROM rejections_counted GROUP BY reason"
+    ):
+        counts[reason] = counts.get(reason, 0) + count
+    return counts
