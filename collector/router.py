@@ -9,8 +9,14 @@ by the engine): its readings carry every value the payload has, and only a paylo
 is refused (`native`, `tasmota`) or not a reading (`zigbee2mqtt`). Shelly components and mbmd,
 whose devices always report a register, bill on it unless the meter pins `power`. Payload times
 without an offset are read in `zone`, nearest the receive time around a clock change.
+
+Nothing one message holds can stop the others (DESIGN.md rule 1): a payload longer than
+`max_payload` is refused `oversized` before anything reads it, a topic longer than
+`MAX_TOPIC_BYTES` is no meter's, and any exception a handler raises on a message (a decoder's
+bug, say) becomes an `internal` rejection for each meter the topic concerns.
 """
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,7 +27,16 @@ from typing import Protocol, TypeVar
 from levy.core.model import Availability, Measure, Reading, Rejection, RejectReason
 
 from .decoders import mbmd, native, shelly, tasmota, zigbee2mqtt
-from .decoders.common import DEFAULT_MAX_PAYLOAD, DecodeError, Sample
+from .decoders.common import (
+    DEFAULT_MAX_PAYLOAD,
+    MAX_TOPIC_BYTES,
+    DecodeError,
+    Sample,
+    check_size,
+    topic_size,
+)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +100,9 @@ class Router:
     A meter's `topic` is the exact topic for `native`, `tasmota` and `zigbee2mqtt`, and the device
     prefix for `shelly` and `mbmd`. Topics below a known device that carry nothing the levy
     reads (a Shelly's `status/sys`, Tasmota's `tele/<device>/STATE`, mbmd's `Voltage/L1`) give no
-    outcome; any other topic without a meter is an `unknown_meter` rejection. Construction raises
-    ValueError for a binding that could never yield a reading.
+    outcome; any other topic without a meter, and any topic longer than `MAX_TOPIC_BYTES`, is an
+    `unknown_meter` rejection. Construction raises ValueError for a binding that could never
+    yield a reading, or whose topic is longer than that.
     """
 
     def __init__(
@@ -98,6 +114,9 @@ class Router:
         self._zone = zone
         self._limit = max_payload
         self._handlers: dict[str, Handler] = {}
+        self._concerns: dict[str, list[str]] = {}
+        """The meters each topic's messages concern, for the rejections of a failed message."""
+        self._logged: set[type[Exception]] = set()
         self._devices: set[str] = set()
         grouped: dict[tuple[str, str], list[MeterBinding]] = defaultdict(list)
         for binding in bindings:
@@ -111,21 +130,51 @@ class Router:
         )
 
     def route(self, topic: str, payload: bytes, received_ms: int) -> list[Outcome]:
+        """What one message means; never raises but for MemoryError (and what is no Exception)."""
         handler = self._handlers.get(topic)
-        if handler is not None:
+        if handler is None:
+            return self._unbound(topic)
+        try:
+            if len(payload) > self._limit:  # checked here, before any handler reads it
+                check_size(payload, self._limit)
             return handler(payload, received_ms)
-        if self._below_device(topic):
-            return []
-        return [Rejection(RejectReason.UNKNOWN_METER, f"no meter on topic {topic[:200]!r}")]
+        except DecodeError as error:
+            return _rejections(self._concerns[topic], error)
+        except MemoryError:
+            raise
+        except Exception as exc:
+            return self._internal(topic, exc)
 
     def topics(self) -> list[str]:
         """Every exact topic with a handler, sorted (for diagnostics and subscription checks)."""
         return sorted(self._handlers)
 
-    def _add(self, topic: str, handler: Handler) -> None:
+    def _add(self, topic: str, handler: Handler, meters: list[str]) -> None:
         if topic in self._handlers:
             raise ValueError(f"topic {topic!r} is claimed twice (two formats, or two devices)")
+        if topic_size(topic) > MAX_TOPIC_BYTES:
+            raise ValueError(
+                f"topic {topic[:60]!r}... is longer than {MAX_TOPIC_BYTES} bytes (meters: "
+                f"{', '.join(meters) or 'none'})"
+            )
         self._handlers[topic] = handler
+        self._concerns[topic] = meters
+
+    def _unbound(self, topic: str) -> list[Outcome]:
+        if topic_size(topic) <= MAX_TOPIC_BYTES and self._below_device(topic):
+            return []
+        return [Rejection(RejectReason.UNKNOWN_METER, f"no meter on topic {topic[:200]!r}")]
+
+    def _internal(self, topic: str, exc: Exception) -> list[Outcome]:
+        """The first failure of each kind is logged with its traceback, the rest counted."""
+        if type(exc) not in self._logged:
+            self._logged.add(type(exc))
+            log.error("a message on %r broke its decoder", topic[:200], exc_info=exc)
+        detail = f"{type(exc).__name__}: {_message(exc)}"
+        meters = self._concerns[topic]
+        if not meters:
+            return [Rejection(RejectReason.INTERNAL, detail)]
+        return [Rejection(RejectReason.INTERNAL, detail, meter) for meter in meters]
 
     def _below_device(self, topic: str) -> bool:
         while True:
@@ -142,7 +191,7 @@ class Router:
         def read(document: dict[str, object], target: _Target, received_ms: int) -> Sample:
             return native.sample(document, target.measure, self._zone, received_ms)
 
-        self._add(topic, partial(_each, _targets(group), parse, read))
+        self._add(topic, partial(_each, _targets(group), parse, read), _ids(group))
 
     def _tasmota(self, topic: str, group: list[MeterBinding]) -> None:
         def parse(payload: bytes, received_ms: int) -> tasmota.Telemetry:
@@ -152,10 +201,10 @@ class Router:
             return telemetry.sample(target.channel, target.measure)
 
         targets = [_Target(b.id, _measure(b), _channel(b)) for b in group]
-        self._add(topic, partial(_each, targets, parse, read))
+        self._add(topic, partial(_each, targets, parse, read), _ids(group))
         will = tasmota.will_topic(topic)
         if will is not None:
-            self._add(will, partial(_availability, tasmota.parse_will, _ids(group)))
+            self._add(will, partial(_availability, tasmota.parse_will, _ids(group)), _ids(group))
             self._devices.add(topic.rpartition("/")[0])
 
     def _zigbee2mqtt(self, topic: str, group: list[MeterBinding]) -> None:
@@ -165,9 +214,10 @@ class Router:
         def read(document: dict[str, object], target: _Target, received_ms: int) -> Sample | None:
             return zigbee2mqtt.sample(document, target.measure, self._zone, received_ms)
 
-        self._add(topic, partial(_each, _targets(group), parse, read))
+        self._add(topic, partial(_each, _targets(group), parse, read), _ids(group))
         will = partial(zigbee2mqtt.parse_availability, limit=self._limit)
-        self._add(f"{topic}/{zigbee2mqtt.AVAILABILITY}", partial(_availability, will, _ids(group)))
+        availability = partial(_availability, will, _ids(group))
+        self._add(f"{topic}/{zigbee2mqtt.AVAILABILITY}", availability, _ids(group))
         self._devices.add(topic)
 
     def _shelly(self, prefix: str, group: list[MeterBinding]) -> None:
@@ -175,10 +225,11 @@ class Router:
         for binding in group:
             device.bind(binding)
         for component in device.components():
-            self._add(f"{prefix}/{shelly.STATUS}/{component}", partial(device.on_status, component))
-        self._add(f"{prefix}/{shelly.EVENTS}", device.on_events)
+            status = partial(device.on_status, component)
+            self._add(f"{prefix}/{shelly.STATUS}/{component}", status, device.meters(component))
+        self._add(f"{prefix}/{shelly.EVENTS}", device.on_events, _ids(group))
         online = partial(_availability, shelly.parse_will, _ids(group))
-        self._add(f"{prefix}/{shelly.ONLINE}", online)
+        self._add(f"{prefix}/{shelly.ONLINE}", online, _ids(group))
         self._devices.add(prefix)
 
     def _mbmd(self, prefix: str, group: list[MeterBinding]) -> None:
@@ -191,7 +242,7 @@ class Router:
         ):
             meters = [b.id for b in group if (_measure(b) or Measure.ENERGY) is measure]
             value = partial(parse, limit=self._limit)
-            self._add(f"{prefix}/{name}", partial(_mbmd_value, value, measure, meters))
+            self._add(f"{prefix}/{name}", partial(_mbmd_value, value, measure, meters), meters)
         self._devices.add(prefix)
 
     def _add_mbmd_wills(self, devices: list[tuple[str, list[MeterBinding]]]) -> None:
@@ -202,7 +253,7 @@ class Router:
             if will is not None:
                 by_will[will].extend(_ids(group))
         for will, meters in by_will.items():
-            self._add(will, partial(_availability, mbmd.parse_will, meters))
+            self._add(will, partial(_availability, mbmd.parse_will, meters), meters)
 
 
 _BUILDERS: dict[str, Callable[[Router, str, list[MeterBinding]], None]] = {
@@ -220,7 +271,10 @@ class _ShellyDevice:
     def __init__(self, limit: int) -> None:
         self._limit = limit
         self._targets: dict[str, list[_ShellyTarget]] = defaultdict(list)
+        self._fields: dict[str, shelly.Fields] = {}
         self._status: dict[str, dict[str, object]] = {}
+        """Only what `shelly.sample` reads of each status (see `shelly.kept`): frames full of
+        other fields cannot make a device's memory grow."""
 
     def bind(self, binding: MeterBinding) -> None:
         component = binding.component or shelly.DEFAULT_COMPONENT
@@ -229,14 +283,19 @@ class _ShellyDevice:
         if (fields.energy if measure is Measure.ENERGY else fields.power) is None:
             raise ValueError(f"meter {binding.id}: Shelly {component} reports no {measure}")
         self._targets[component].append(_ShellyTarget(binding.id, measure, fields))
+        self._fields[component] = fields
 
     def components(self) -> list[str]:
         return list(self._targets)
 
+    def meters(self, component: str) -> list[str]:
+        return [target.meter for target in self._targets[component]]
+
     def on_status(self, component: str, payload: bytes, received_ms: int) -> list[Outcome]:
         """A component's whole status (no time of its own): it replaces what was known."""
         try:
-            self._status[component] = shelly.parse_status(payload, self._limit)
+            status = shelly.parse_status(payload, self._limit)
+            self._status[component] = shelly.kept(status, self._fields[component])
         except DecodeError as error:
             return _rejections((t.meter for t in self._targets[component]), error)
         return self._readings(component, received_ms, received_ms)
@@ -260,7 +319,9 @@ class _ShellyDevice:
                 error = DecodeError(RejectReason.WRONG_TYPE, f"params.{component} is not an object")
                 outcomes.extend(_rejections((t.meter for t in targets), error))
                 continue
-            shelly.merge(self._status.setdefault(component, {}), change)
+            status = self._status.get(component, {})
+            shelly.merge(status, change)
+            self._status[component] = shelly.kept(status, self._fields[component])
             outcomes.extend(self._readings(component, ts_ms, received_ms))
         return outcomes
 
@@ -346,6 +407,15 @@ def _availability(
     except DecodeError as error:
         return _rejections(meters, error)
     return [StatusChange(meter, status) for meter in meters]
+
+
+def _message(exc: Exception) -> str:
+    """The exception's message, short and storable as text (no lone surrogates)."""
+    try:
+        text = str(exc)
+    except Exception:
+        return "(no message)"
+    return text[:200].encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _rejections(meters: Iterable[str], error: DecodeError) -> list[Outcome]:

@@ -17,6 +17,7 @@ valid reading (DESIGN.md rule 5), so a payload for such a meter is read for ever
 """
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -27,15 +28,34 @@ from levy.core.model import Availability, Measure, RejectReason
 from levy.core.units import datetime_to_ms, kwh_to_mj, seconds_to_ms, w_to_mw
 
 DEFAULT_MAX_PAYLOAD = 64 * 1024
+MAX_TOPIC_BYTES = 1024
+"""A longer topic is no meter's (a configured one is refused), and the archive cuts it here."""
 WH_PER_KWH = 1000
+MAX_NESTING = 64
+"""No device nests its JSON anywhere near this deep; deeper is refused before it is parsed."""
+
+OUT_OF_RANGE = Decimal("NaN")
+"""What a JSON number beyond `Decimal`'s exponent range (`1E+1000000000000000000`) is read as:
+parsing never fails on a number, and only a field the levy reads refuses it (`non_finite`)."""
+
+
+def json_number(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except ArithmeticError:  # decimal.InvalidOperation: the exponent is out of range
+        return OUT_OF_RANGE
+
 
 # One decoder, built once: `json.loads` with these options would build a new one per message.
-_JSON = json.JSONDecoder(parse_float=Decimal, parse_int=Decimal, parse_constant=Decimal)
+_JSON = json.JSONDecoder(parse_float=json_number, parse_int=json_number, parse_constant=Decimal)
+# A JSON string (or what is left of one cut short, to the end), and the bytes that are not brackets.
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
 
 # A device whose clock was never set reports 1970 (Tasmota before NTP sync, for one); such a time
 # would become a baseline decades before the accounting start, so it is refused here.
 EARLIEST_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
-LATEST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the end of `datetime`
+LATEST_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
 # Converting 1E+999999999 to an integer would take the whole machine; nothing a meter or a clock
 # reports has more than 15 digits before the point.
 MAX_DIGITS = 15
@@ -78,6 +98,14 @@ def kind_of(value: object) -> str:
     return "an object"
 
 
+def topic_size(topic: str) -> int:
+    """A topic's length in bytes as the archive writes it (a surrogate escape as its byte)."""
+    try:
+        return len(topic.encode("utf-8", "surrogateescape"))
+    except UnicodeEncodeError:  # a lone surrogate no broker would pass
+        return len(topic.encode("utf-8", "surrogatepass"))
+
+
 def check_size(payload: bytes, limit: int) -> None:
     if len(payload) > limit:
         raise DecodeError(
@@ -85,13 +113,29 @@ def check_size(payload: bytes, limit: int) -> None:
         )
 
 
+def too_deep(text: bytes, limit: int = MAX_NESTING) -> bool:
+    """Whether JSON text nests arrays and objects more than `limit` deep (brackets inside
+    strings do not count). Linear in the text, and free for text with few brackets."""
+    if text.count(b"[") + text.count(b"{") <= limit:
+        return False
+    depth = 0
+    for bracket in _STRING.sub(b"", text).translate(None, _NOT_BRACKETS):
+        depth += 1 if bracket in b"[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
 def load_json(payload: bytes, limit: int) -> object:
     """Parse a JSON payload with every number (NaN and Infinity too) as an exact `Decimal`.
 
-    Non-finite values are only refused where a decoder reads them, so a NaN in a field the levy
-    ignores (a temperature, say) does not cost the reading.
+    Non-finite values (and numbers beyond any range, see `OUT_OF_RANGE`) are only refused where
+    a decoder reads them, so a NaN in a field the levy ignores (a temperature, say) does not
+    cost the reading.
     """
     check_size(payload, limit)
+    if too_deep(payload):
+        raise DecodeError(RejectReason.BAD_JSON, f"JSON nested deeper than {MAX_NESTING}")
     try:
         return _JSON.decode(payload.decode("utf-8"))
     except UnicodeDecodeError:
@@ -124,12 +168,16 @@ def number(value: object, name: str) -> Decimal:
     if type(value) is not Decimal:
         raise DecodeError(RejectReason.WRONG_TYPE, f"{name} is {kind_of(value)}, not a number")
     if not value.is_finite():
-        raise DecodeError(RejectReason.NON_FINITE, f"{name} is {value}")
+        raise DecodeError(RejectReason.NON_FINITE, f"{name} is {_shown(value)}")
     if value.adjusted() >= MAX_DIGITS:
         raise DecodeError(RejectReason.NON_FINITE, f"{name} is {value}, beyond any meter's range")
     if value < 0:
         raise DecodeError(RejectReason.NEGATIVE, f"{name} is {value}")
     return value
+
+
+def _shown(value: Decimal) -> str:
+    return "beyond any number's range" if value is OUT_OF_RANGE else str(value)
 
 
 def energy_from_kwh(value: object, name: str) -> int | None:
@@ -165,7 +213,7 @@ def unix_ms(value: object, name: str) -> int:
     if type(value) is not Decimal:
         raise DecodeError(RejectReason.WRONG_TYPE, f"{name} is {kind_of(value)}, not unix seconds")
     if not value.is_finite() or value.adjusted() >= MAX_DIGITS:
-        raise DecodeError(RejectReason.BAD_TIMESTAMP, f"{name} is {value}")
+        raise DecodeError(RejectReason.BAD_TIMESTAMP, f"{name} is {_shown(value)}")
     return _in_range(seconds_to_ms(value), name)
 
 
@@ -174,7 +222,7 @@ def epoch_ms(value: object, name: str) -> int:
     if type(value) is not Decimal:
         raise DecodeError(RejectReason.WRONG_TYPE, f"{name} is {kind_of(value)}, not a number")
     if not value.is_finite() or value.adjusted() >= MAX_DIGITS:
-        raise DecodeError(RejectReason.BAD_TIMESTAMP, f"{name} is {value}")
+        raise DecodeError(RejectReason.BAD_TIMESTAMP, f"{name} is {_shown(value)}")
     return _in_range(seconds_to_ms(value / 1000), name)
 
 
@@ -193,7 +241,7 @@ def _iso_ms(text: str, name: str, zone: tzinfo, received_ms: int) -> int:
 def _in_range(ms: int, name: str) -> int:
     if not EARLIEST_MS <= ms <= LATEST_MS:
         raise DecodeError(
-            RejectReason.BAD_TIMESTAMP, f"{name} is {ms} ms, outside 2000..9999 (clock not set?)"
+            RejectReason.BAD_TIMESTAMP, f"{name} is {ms} ms, outside 2000..2100 (clock not set?)"
         )
     return ms
 

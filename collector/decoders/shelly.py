@@ -82,7 +82,8 @@ def parse_status(payload: bytes, limit: int) -> dict[str, object]:
 def parse_rpc(payload: bytes, limit: int) -> Notification | None:
     """A status notification, or None for any other frame (events, RPC replies)."""
     frame = load_object(payload, limit)
-    if frame.get("method") not in _NOTIFICATIONS:
+    method = frame.get("method")
+    if not isinstance(method, str) or method not in _NOTIFICATIONS:
         return None
     params = field_object(frame, "params", "params")
     if params is None:
@@ -100,6 +101,32 @@ def merge(status: dict[str, object], change: dict[str, object]) -> None:
             merge(status[key], value)
         else:
             status[key] = value
+
+
+def kept(status: dict[str, object], fields: Fields) -> dict[str, object]:
+    """What `sample` reads of a status (the energy path, the power field, `errors`), to be kept
+    between frames. `merge` treats every key on its own, so merging onto this gives what merging
+    onto the whole status would, while frames adding other fields cannot grow it."""
+    out: dict[str, object] = {}
+    if fields.energy is not None:
+        _keep_path(status, fields.energy, out)
+    for key in (fields.power, "errors"):
+        if key is not None and key in status:
+            out[key] = status[key]
+    return out
+
+
+def _keep_path(source: dict[str, object], path: tuple[str, ...], out: dict[str, object]) -> None:
+    key, *rest = path
+    if key not in source:
+        return
+    value = source[key]
+    if rest and isinstance(value, dict):
+        inner: dict[str, object] = {}
+        _keep_path(value, tuple(rest), inner)
+        out[key] = inner
+    else:
+        out[key] = value
 
 
 def sample(

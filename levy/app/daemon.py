@@ -105,7 +105,7 @@ def run_daemon(site: Site) -> int:
     inbox: queue.Queue[Received | Tick | LinkEvent] = queue.Queue(maxsize=config.daemon.queue_max)
     source = MqttSource(broker_settings(config), inbox)
     metrics = Metrics()
-    router = Router(config.meters, config.zone)
+    router = Router(config.meters, config.zone, config.daemon.max_payload_bytes)
     worker = Worker(site, ledger, engine, router, archive, source, inbox, metrics, stopping)
     worker.go_blind(max(ledger.clock_ms, ledger.accounting_start_ms or 0), wall_clock_ms())
     health = None

@@ -102,7 +102,9 @@ def replay(
     candidates.append(first.received_ms if first is not None else None)
     start = next((ms for ms in candidates if ms is not None), None)
     engine = site.open_engine(ledger, start)
-    run = Replayer(site, ledger, engine, Router(site.config.meters, site.config.zone), summary)
+    config = site.config
+    router = Router(config.meters, config.zone, config.daemon.max_payload_bytes)
+    run = Replayer(site, ledger, engine, router, summary)
     last_ms: int | None = None
     for line in itertools.chain([first] if first is not None else [], lines):
         if until_ms is not None and line.received_ms > until_ms:

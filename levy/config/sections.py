@@ -194,6 +194,9 @@ class DaemonConfig(Section):
     health_port: int = Field(9108, ge=0, lt=65536)
     """0 turns the health endpoint off."""
     health_host: NonEmptyStr = "127.0.0.1"
+    max_payload_bytes: int = Field(65536, ge=1024, le=65536)
+    """A longer payload is refused `oversized` before anything reads it. At most 64 KiB: the
+    raw archive keeps every payload up to that whole, so a replay refuses what live refused."""
 
 
 class ArchiveConfig(Section):

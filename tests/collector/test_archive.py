@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from collector.archive import ArchiveError, ArchivePosition, RawArchive, Record
-from collector.feed import FeedLine, read_feed
+from collector.feed import FeedError, FeedLine, read_feed
 from tests.collector.support import utc_ms
 
 SENSOR = b'{"ENERGY":{"Total":0.984,"Power":145}}'
@@ -52,7 +52,13 @@ def test_a_batch_reads_back_exactly_and_splits_at_the_hour(tmp_path: Path) -> No
     first, second = archive.files()
     assert (first.name, second.name) == ("2026-11-24T23.jsonl", "2026-11-25T00.jsonl")
     assert read(first) == before
-    assert read(second) == after
+    # A topic that is not UTF-8 is archived as its bytes, but read back as a broken line: no
+    # broker delivers one (MQTT topics are UTF-8), and the ledger could not store it.
+    [line, refused] = read_feed(second)
+    assert isinstance(line, FeedLine)
+    assert (line.received_ms, line.topic, line.payload) == after[0]
+    assert isinstance(refused, FeedError)
+    assert "not UTF-8" in refused.problem
     assert position == ArchivePosition(second.name, second.stat().st_size)
 
 
