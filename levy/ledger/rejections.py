@@ -3,9 +3,13 @@ in full (time, topic, reason, detail, the first KiB of the payload) and the rest
 a flood of garbage costs the ledger a bounded amount per hour, not per message.
 
 Replaying the same messages changes nothing: a kept rejection is unique (see its copy number),
-and a counted one is counted only when it comes after the last one counted in its bucket.
+and a counted one is counted only when it comes after the last one counted in its bucket, in
+the order of receive time and then a digest of the message. (So a counted rejection received
+earlier than one already counted, which only a clock stepped back or messages of one millisecond
+split across batches can do, is not counted: the count errs low, never twice.)
 """
 
+import hashlib
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable
@@ -44,6 +48,13 @@ def stored_key(record: RejectionRecord) -> tuple[object, ...]:
     )
 
 
+def identity(record: RejectionRecord) -> str:
+    """A digest of what the log keeps of a rejection and its copy number: with the receive time,
+    a total order on the rejections of a bucket that a replay of the same messages repeats."""
+    digest = hashlib.blake2b(repr((stored_key(record), record.copy_no)).encode(), digest_size=8)
+    return digest.hexdigest()
+
+
 def number_copies(records: list[RejectionRecord]) -> list[RejectionRecord]:
     """Identical rejections in one batch (a device repeating itself within a millisecond) are
     told apart by their copy number, so each is logged and a replay of them adds nothing."""
@@ -57,8 +68,8 @@ def number_copies(records: list[RejectionRecord]) -> list[RejectionRecord]:
 
 
 def log_rejections(db: sqlite3.Connection, records: Iterable[RejectionRecord]) -> None:
-    ordered = sorted(records, key=lambda r: (r.received_ms, r.copy_no))
-    for record in ordered:
+    ordered = sorted(((r.received_ms, identity(r), r) for r in records), key=lambda t: t[:2])
+    for _, key, record in ordered:
         hour = record.received_ms - record.received_ms % MS_PER_HOUR
         meter = record.meter or ""
         if _kept_in(db, hour, record.reason.value, record.meter) < KEPT:
@@ -80,11 +91,11 @@ def log_rejections(db: sqlite3.Connection, records: Iterable[RejectionRecord]) -
         if _is_kept(db, record):
             continue
         db.execute(
-            "INSERT INTO rejections_counted (hour_ms, reason, meter, count, last_ms, last_copy)"
+            "INSERT INTO rejections_counted (hour_ms, reason, meter, count, last_ms, last_key)"
             " VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (hour_ms, reason, meter) DO UPDATE SET"
-            " count = count + 1, last_ms = excluded.last_ms, last_copy = excluded.last_copy"
-            " WHERE (excluded.last_ms, excluded.last_copy) > (last_ms, last_copy)",
-            (hour, record.reason.value, meter, record.received_ms, record.copy_no),
+            " count = count + 1, last_ms = excluded.last_ms, last_key = excluded.last_key"
+            " WHERE (excluded.last_ms, excluded.last_key) > (last_ms, last_key)",
+            (hour, record.reason.value, meter, record.received_ms, key),
         )
 
 
