@@ -3,10 +3,19 @@ bounded queue and acknowledges it only when told, after the batch holding it has
 
 A full queue blocks paho's network thread, which stops reading the socket: the broker then holds
 the backlog (TCP and the session's inflight window push back), so memory stays bounded.
+
+The same queue carries `LinkEvent`s, in order with the messages: "connected", "disconnected",
+and "drained" once the backlog the broker kept for our session has been delivered. The broker
+queues a session's messages in order, so a marker we publish to our own drain topic
+(`levy/drain/<client id>`) right after connecting arrives behind the whole backlog, however long
+it takes to deliver. A broker that refuses the marker (its ACL does not allow `levy/drain/#`)
+gives "drain_refused" and a warning instead.
 """
 
+import json
 import logging
 import queue
+import secrets
 import ssl
 import threading
 import time
@@ -29,6 +38,27 @@ RECEIVE_MAXIMUM = 1000
 
 AUTH_FAILURES = {"Bad user name or password", "Not authorized"}
 
+SESSION_TAKEN_OVER = 0x8E
+"""MQTT v5 DISCONNECT reason: another client connected with our client id."""
+
+SHORT_LIVED_MS = 10_000
+SHORT_LIVED_IN_A_ROW = 3
+"""Mosquitto 2.0 closes a connection taken over by a client with the same id without saying
+so (no 0x8E): connections the broker accepts and then drops this soon, this many times in a
+row, are taken for a takeover, since two clients with one id knock each other off about every
+reconnect delay."""
+
+TAKEOVER_REPEAT_MS = 300_000
+"""Two daemons on one id fight for as long as both run: the ERROR is repeated this often, not
+at every reconnect."""
+
+DRAIN_PREFIX = "levy/drain/"
+
+CONNECTED = "connected"
+DISCONNECTED = "disconnected"
+DRAINED = "drained"
+DRAIN_REFUSED = "drain_refused"
+
 
 @dataclass(frozen=True, slots=True)
 class Received:
@@ -41,6 +71,27 @@ class Received:
     qos: int
     session: int
     """Which connection delivered it: an acknowledgement is only sent on that same one."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkEvent:
+    """A change of the link to the broker, queued in order with the messages.
+
+    `kind` is one of:
+    - "connected": a connection is up and subscribed; the backlog may still be arriving.
+    - "disconnected": the connection is gone (paho reconnects with backoff).
+    - "drained": every message the broker held for us when `session` connected has been put in
+      the queue ahead of this event (the drain marker came back).
+    - "drain_refused": the broker refused the drain marker's publish or subscription; no
+      "drained" will come for this `session`.
+
+    `at_ms` is the wall clock (unix ms) when it happened; `session` the connection's number, as
+    in `Received.session` (1 for the first connection of this process).
+    """
+
+    kind: str
+    at_ms: int
+    session: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +116,15 @@ class FatalConnectionError(RuntimeError):
     """The broker refused us for a reason retrying cannot fix (credentials, TLS)."""
 
 
+def drain_topic(client_id: str) -> str:
+    """Our own marker topic; a wildcard character in the client id cannot be in a topic name."""
+    return DRAIN_PREFIX + client_id.replace("+", "_").replace("#", "_")
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 class MqttSource:
     def __init__(self, settings: BrokerSettings, inbox: "queue.Queue[object]") -> None:
         self.settings = settings
@@ -73,6 +133,19 @@ class MqttSource:
         self.connected_since_ms: int | None = None
         self.fatal: FatalConnectionError | None = None
         self.stopping = False
+        self.drain_topic = drain_topic(settings.client_id)
+        self._token = secrets.token_hex(8)
+        """Names this process in its markers: a marker an earlier process published (and died
+        before it came back) is still queued in the session, and its session number may be
+        ours."""
+        self._drained_session = 0
+        self._markers_refused = False
+        """Once the broker refused a marker, no more are sent: Mosquitto drops a client whose
+        publish it refuses, and a marker per connection would make the link flap forever."""
+        self._marker_mid: int | None = None
+        self._drain_sub_mid: int | None = None
+        self._short_lived = 0
+        self._takeover_said_ms: int | None = None
         self._first_connect = threading.Event()
         self.client = self._client()
 
@@ -92,6 +165,8 @@ class MqttSource:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
         return client
 
     def start(self, timeout_s: float = 15.0) -> None:
@@ -129,6 +204,16 @@ class MqttSource:
         if message.qos > 0 and message.session == self.session and self.connected:
             self.client.ack(message.mid, message.qos)
 
+    def _put(self, item: object) -> None:
+        """Waits while the inbox is full (the back-pressure); once stopping, gives up instead:
+        a message stays unacknowledged, and the broker redelivers it to the next session."""
+        while not self.stopping:
+            try:
+                self.inbox.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
     def _on_connect(
         self,
         client: mqtt.Client,
@@ -137,8 +222,8 @@ class MqttSource:
         reason_code: ReasonCode,
         properties: Properties | None,
     ) -> None:
+        s = self.settings
         if reason_code.is_failure:
-            s = self.settings
             problem = f"MQTT broker {s.host}:{s.port} refused the connection: {reason_code}"
             if str(reason_code) in AUTH_FAILURES:
                 self.fatal = FatalConnectionError(problem)
@@ -147,14 +232,27 @@ class MqttSource:
             self._first_connect.set()
             return
         self.session += 1
-        self.connected_since_ms = time.time_ns() // 1_000_000
-        client.subscribe([(topic, self.settings.qos) for topic in self.settings.topics])
-        log.info(
-            "connected to %s:%d (session %s)",
-            self.settings.host,
-            self.settings.port,
-            "resumed" if flags.session_present else "new",
-        )
+        self.connected_since_ms = now_ms()
+        client.subscribe([(topic, s.qos) for topic in s.topics])
+        _, self._drain_sub_mid = client.subscribe(self.drain_topic, 1)
+        if flags.session_present:
+            log.info("connected to %s:%d (session resumed)", s.host, s.port)
+        else:
+            log.warning(
+                "connected to %s:%d, but the broker has no session for %s: messages published "
+                "while the daemon was away may be lost (broker restarted without persistence, "
+                "or this is the first start with this client id?)",
+                s.host,
+                s.port,
+                s.client_id,
+            )
+        self._put(LinkEvent(CONNECTED, self.connected_since_ms, self.session))
+        if self._markers_refused:
+            self._drained_session = self.session
+            self._put(LinkEvent(DRAIN_REFUSED, self.connected_since_ms, self.session))
+        else:
+            marker = json.dumps({"token": self._token, "session": self.session})
+            self._marker_mid = client.publish(self.drain_topic, marker, qos=1).mid
         self._first_connect.set()
 
     def _on_disconnect(
@@ -165,24 +263,102 @@ class MqttSource:
         reason_code: ReasonCode,
         properties: Properties | None,
     ) -> None:
+        since = self.connected_since_ms
         self.connected_since_ms = None
-        if not (self.fatal or self.stopping):
-            log.warning("disconnected from the MQTT broker (%s); reconnecting", reason_code)
+        at = now_ms()
+        if since is not None:
+            self._put(LinkEvent(DISCONNECTED, at, self.session))
+        if self.fatal or self.stopping:
+            return
+        if since is not None and at - since < SHORT_LIVED_MS:
+            self._short_lived += 1
+        elif since is not None:
+            self._short_lived = 0
+        if reason_code.value == SESSION_TAKEN_OVER:
+            self._taken_over(at, "the broker says another client connected with our client id")
+        elif self._short_lived >= SHORT_LIVED_IN_A_ROW:
+            self._taken_over(
+                at,
+                f"the broker accepted and then dropped our connection {self._short_lived} times "
+                f"in a row within {SHORT_LIVED_MS // 1000} s ({reason_code}): most likely "
+                "another client connected with our client id",
+            )
+        log.warning("disconnected from the MQTT broker (%s); reconnecting", reason_code)
+
+    def _taken_over(self, at_ms: int, what: str) -> None:
+        said = self._takeover_said_ms
+        if said is not None and at_ms - said < TAKEOVER_REPEAT_MS:
+            return
+        self._takeover_said_ms = at_ms
+        log.error(
+            "%s %r: two daemons (or a copied configuration) share it, and each gets only part "
+            "of the messages; give every daemon its own [mqtt] client_id and stop the other",
+            what,
+            self.settings.client_id,
+        )
+
+    def _on_publish(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        mid: int,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if mid == self._marker_mid and reason_code.is_failure:
+            self._drain_refused(f"the publish of the drain marker: {reason_code}")
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        if mid == self._drain_sub_mid and any(code.is_failure for code in reason_codes):
+            self._drain_refused(f"the subscription to the drain topic: {reason_codes[0]}")
+
+    def _drain_refused(self, what: str) -> None:
+        if self._drained_session == self.session:
+            return  # reported for this connection already
+        self._drained_session = self.session
+        self._markers_refused = True
+        log.warning(
+            "the MQTT broker refused %s; the broker must allow client %r to publish and "
+            "subscribe on levy/drain/# (QoS 1), or the daemon cannot tell when the backlog kept "
+            "for it has been delivered (no more markers are sent until the daemon restarts)",
+            what,
+            self.settings.client_id,
+        )
+        self._put(LinkEvent(DRAIN_REFUSED, now_ms(), self.session))
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
-        """Waits while the inbox is full (the back-pressure); once stopping, gives up instead:
-        the message stays unacknowledged, and the broker redelivers it to the next session."""
-        received = Received(
-            time.time_ns() // 1_000_000,
-            message.topic,
-            message.payload,
-            message.mid,
-            message.qos,
-            self.session,
+        if message.topic == self.drain_topic:
+            self._on_marker(client, message)
+            return
+        self._put(
+            Received(
+                now_ms(),
+                message.topic,
+                message.payload,
+                message.mid,
+                message.qos,
+                self.session,
+            )
         )
-        while not self.stopping:
-            try:
-                self.inbox.put(received, timeout=0.5)
-                return
-            except queue.Full:
-                continue
+
+    def _on_marker(self, client: mqtt.Client, message: mqtt.MQTTMessage) -> None:
+        """Our own marker: the backlog ahead of it has been queued. Another process's, an older
+        session's, or a second copy (overlapping subscriptions) is only acknowledged."""
+        try:
+            marker = json.loads(message.payload)
+            ours = marker["token"] == self._token and marker["session"] == self.session
+        except (ValueError, TypeError, KeyError):
+            ours = False
+        if ours and self._drained_session != self.session:
+            self._drained_session = self.session
+            self._put(LinkEvent(DRAINED, now_ms(), self.session))
+            log.info("the backlog kept for session %d has been delivered", self.session)
+        if message.qos > 0:
+            client.ack(message.mid, message.qos)
