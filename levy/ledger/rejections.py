@@ -3,10 +3,10 @@ in full (time, topic, reason, detail, the first KiB of the payload) and the rest
 a flood of garbage costs the ledger a bounded amount per hour, not per message.
 
 Replaying the same messages changes nothing: a kept rejection is unique (see its copy number),
-and a counted one is counted only when it comes after the last one counted in its bucket, in
-the order of receive time and then a digest of the message. (So a counted rejection received
-earlier than one already counted, which only a clock stepped back or messages of one millisecond
-split across batches can do, is not counted: the count errs low, never twice.)
+and a counted one is counted only when it is received after the latest one counted in its
+bucket, or in the same millisecond and not yet counted (by a digest of the message). A rejection
+received before one already counted, which only a clock stepped back can cause, is not counted:
+the count errs low, never twice.
 """
 
 import hashlib
@@ -49,8 +49,7 @@ def stored_key(record: RejectionRecord) -> tuple[object, ...]:
 
 
 def identity(record: RejectionRecord) -> str:
-    """A digest of what the log keeps of a rejection and its copy number: with the receive time,
-    a total order on the rejections of a bucket that a replay of the same messages repeats."""
+    """A digest of what the log keeps of a rejection and its copy number: which message it was."""
     digest = hashlib.blake2b(repr((stored_key(record), record.copy_no)).encode(), digest_size=8)
     return digest.hexdigest()
 
@@ -88,15 +87,27 @@ def log_rejections(db: sqlite3.Connection, records: Iterable[RejectionRecord]) -
                 ),
             )
             continue
-        if _is_kept(db, record):
-            continue
-        db.execute(
-            "INSERT INTO rejections_counted (hour_ms, reason, meter, count, last_ms, last_key)"
-            " VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (hour_ms, reason, meter) DO UPDATE SET"
-            " count = count + 1, last_ms = excluded.last_ms, last_key = excluded.last_key"
-            " WHERE (excluded.last_ms, excluded.last_key) > (last_ms, last_key)",
-            (hour, record.reason.value, meter, record.received_ms, key),
-        )
+        if not _is_kept(db, record):
+            _count(db, (hour, record.reason.value, meter), record.received_ms, key)
+
+
+def _count(db: sqlite3.Connection, bucket: tuple[int, str, str], at_ms: int, key: str) -> None:
+    """Count one more rejection in its bucket unless this very message was counted already: the
+    bucket keeps the digests of the messages counted at its latest millisecond."""
+    row = db.execute(
+        "SELECT count, last_ms, last_keys FROM rejections_counted"
+        " WHERE hour_ms = ? AND reason = ? AND meter = ?",
+        bucket,
+    ).fetchone()
+    count, last_ms, keys = row if row is not None else (0, -1, "")
+    if at_ms < last_ms or (at_ms == last_ms and key in keys.split()):
+        return
+    keys = f"{keys} {key}" if at_ms == last_ms else key
+    db.execute(
+        "INSERT OR REPLACE INTO rejections_counted (hour_ms, reason, meter, count, last_ms,"
+        " last_keys) VALUES (?, ?, ?, ?, ?, ?)",
+        (*bucket, count + 1, at_ms, keys),
+    )
 
 
 def _kept_in(db: sqlite3.Connection, hour: int, reason: str, meter: str | None) -> int:

@@ -131,7 +131,7 @@ MIGRATIONS: list[str] = [
         meter TEXT NOT NULL,
         count INTEGER NOT NULL,
         last_ms INTEGER NOT NULL,
-        last_key TEXT NOT NULL,
+        last_keys TEXT NOT NULL,
         PRIMARY KEY (hour_ms, reason, meter)
     ) WITHOUT ROWID;
     """,
