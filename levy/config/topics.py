@@ -1,6 +1,8 @@
 """MQTT topic names and filters, checked at load time because a wrong one never errors at run
 time: the meter just stays silent and gets deemed at full rated power."""
 
+from collector.decoders.common import MAX_TOPIC_BYTES
+
 
 def topic_problem(topic: str) -> str | None:
     if not topic:
@@ -9,6 +11,8 @@ def topic_problem(topic: str) -> str | None:
         return "is a topic name, not a filter: no '+' or '#'"
     if "\0" in topic:
         return "should not contain a NUL character"
+    if len(topic.encode()) > MAX_TOPIC_BYTES:
+        return f"is longer than {MAX_TOPIC_BYTES} bytes: the daemon treats such topics as garbage"
     return None
 
 

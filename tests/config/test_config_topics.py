@@ -36,3 +36,8 @@ def test_invalid_filters(topic_filter: str) -> None:
 @pytest.mark.parametrize("topic", ["", "a/+", "a/#", "a\0"])
 def test_topic_names_have_no_wildcards(topic: str) -> None:
     assert topic_problem(topic) is not None
+
+
+def test_a_topic_longer_than_the_daemon_reads_is_refused():
+    assert "longer than 1024 bytes" in (topic_problem("t/" + "x" * 1023) or "")
+    assert topic_problem("t/" + "x" * 1000) is None
