@@ -138,10 +138,10 @@ class Engine:
     def apply(self, readings: Iterable[Reading], now_ms: int | None = None) -> Changes:
         """Apply a batch in canonical order, then sweep at `now_ms` if given."""
         changes = Changes()
-        timed = (on_receive_clock(self.rules, reading) for reading in readings)
-        for reading in sorted(timed, key=reading_order):
+        timed = [(on_receive_clock(self.rules, reading), reading) for reading in readings]
+        for reading, as_received in sorted(timed, key=lambda pair: reading_order(pair[0])):
             self.clock_ms = max(self.clock_ms, reading.received_ms)
-            self._apply_one(reading, changes)
+            self._apply_one(reading, as_received, changes)
         if now_ms is not None:
             self.sweep(now_ms, changes)
         changes.clock_ms = self.clock_ms
@@ -175,16 +175,18 @@ class Engine:
             changes.blind_changed = True
         return changes
 
-    def _apply_one(self, reading: Reading, changes: Changes) -> None:
+    def _apply_one(self, reading: Reading, as_received: Reading, changes: Changes) -> None:
+        """`reading` with its time as rule 1 counts it; a rejection names `as_received`, the
+        object the caller handed in."""
         spec = self.specs.get(reading.meter)
         if spec is None:
             unknown = Rejection(RejectReason.UNKNOWN_METER, "not configured", reading.meter)
-            changes.rejections.append((reading, unknown))
+            changes.rejections.append((as_received, unknown))
             return
         state = self.states[reading.meter]
         rejection = screen(spec, self.rules, state, reading)
         if rejection is not None:
-            changes.rejections.append((reading, rejection))
+            changes.rejections.append((as_received, rejection))
             return
         changes.accepted += 1
         new_state, interval = apply_reading(

@@ -89,3 +89,11 @@ def test_a_clock_ahead_swallows_no_reading():
     changes = eng.apply([first, ahead, *later])
     assert not [r for _, r in changes.rejections if r.reason is RejectReason.DUPLICATE]
     assert kwh(sum(row.energy_mj for row in changes.rows.values())) == D("0.12")
+
+
+def test_a_rejected_reading_stamped_ahead_is_returned_as_it_was_handed_in():
+    eng = engine([spec()])
+    eng.apply([reading(10, "100")])
+    late = Reading("rig-1", EPOCH + 15 * S, EPOCH + 5 * S, energy_mj=1)
+    [(rejected, why)] = eng.apply([late]).rejections
+    assert rejected is late and why.reason is RejectReason.DUPLICATE

@@ -41,14 +41,18 @@ def daemon(tmp_path, broker):
 class Stream:
     """Rigs drawing 3.6 kW, one reading each per 100 ms of payload time."""
 
-    def __init__(self, publisher: Publisher) -> None:
+    def __init__(self, publisher: Publisher, lead_s: int = 120) -> None:
+        """Payload time starts `lead_s` in the past and is never ahead of the clock (a step
+        waits for it): a time ahead of its receipt would count as the receive time (rule 1),
+        which a replay of the published lines, stamped with payload time, cannot know."""
         self.publisher = publisher
-        self.start_ms = time.time_ns() // 1_000_000
+        self.start_ms = time.time_ns() // 1_000_000 - lead_s * 1000
         self.step = 0
 
     def publish(self, steps: int) -> None:
         for _ in range(steps):
             ts = self.start_ms + self.step * 100
+            time.sleep(max(0, ts - time.time_ns() // 1_000_000) / 1000)
             for n in range(METERS):
                 kwh = f"{1000 + n}.{self.step:04d}"
                 self.publisher.native(f"t/rig-{n}", ts, kwh)
@@ -143,7 +147,7 @@ def test_an_archive_replays_from_the_accounting_start_the_daemon_chose(tmp_path,
     try:
         publisher = Publisher(broker.port)
         time.sleep(1.5)
-        stream = Stream(publisher)
+        stream = Stream(publisher, lead_s=0)
         stream.publish(20)
         wait_until(lambda: all_read(daemon, stream.last_ms), what="every message")
         assert daemon.terminate() == 0
