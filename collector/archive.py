@@ -20,6 +20,14 @@ a file earlier than the newest one: a record stamped in an earlier hour (the clo
 back) goes into the newest file. That newest file is the one `append` writes to and the one the
 ledger's position points into; `rotate` neither compresses nor deletes it.
 
+Files are created 0640 and the folder 0750 (the daemon's umask is 027 as well): the evidence is
+not for every account on the host.
+
+A file or folder that vanishes while the daemon runs (deleted, moved, replaced) is noticed at
+the next `append` or `rotate`: logged as an ERROR naming it, the folder recreated, a fresh file
+started, and `damaged` says what happened (the daemon's /healthz reports it as degraded). The
+lines the vanished file held are gone from the evidence; the README says how to go on.
+
 Not thread-safe, and needs no lock: one thread, the engine worker, calls every method, rotate
 included (the scheduler posts rotate requests into the worker's queue), and calls `rotate` only
 between batches, after the ledger commit, never between an `append` and its commit.
@@ -46,6 +54,10 @@ PLAIN = ".jsonl"
 MS_PER_DAY = 86_400_000
 _HOUR_FORMAT = "%Y-%m-%dT%H"
 _NAME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d)\.jsonl(\.gz)?")
+FILE_MODE = 0o640
+FOLDER_MODE = 0o750
+_APPEND_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 _COMPRESS_LEVEL = 6
 """zlib's own default: nearly the size of level 9 at a fraction of the time, which matters
 because rotation runs on the engine worker."""
@@ -100,7 +112,12 @@ class RawArchive:
         self.directory = Path(directory)
         self.retention_days = retention_days
         self.may_delete = may_delete
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(FOLDER_MODE, parents=True, exist_ok=True)
+        self.damaged: str | None = None
+        """What vanished from under the archive while it ran (the latest such problem), None
+        while nothing did."""
+        self.losses = 0
+        """How many times a file or the folder vanished."""
         self._handle: BinaryIO | None = None
         self._hour = _append_hour(_scan(self.directory))
         """The hour of the file new lines go to at the earliest, None while the folder is empty."""
@@ -141,6 +158,7 @@ class RawArchive:
         If this raises, a file may end in part of a batch: call `recover` with the ledger's
         last committed position before appending again.
         """
+        self._check()
         for hour, lines in self._lines_by_hour(records).items():
             self._write(hour, lines)
         return self.position
@@ -171,6 +189,7 @@ class RawArchive:
         removed, so a crash at any point leaves the plain file or a complete `.gz`; the next
         rotate finishes the job.
         """
+        self._check()
         for leftover in self.directory.glob(f"*{PLAIN}.gz.tmp"):
             leftover.unlink()
         for closed in _scan(self.directory):
@@ -216,11 +235,47 @@ class RawArchive:
             self.close()
             path = self._path(hour)
             created = not path.exists()
-            self._handle = open(path, "ab")  # noqa: SIM115 - kept open between batches
+            self._handle = os.fdopen(os.open(path, _APPEND_FLAGS, FILE_MODE), "ab")
             if created:
                 _fsync_directory(self.directory)
             self._hour = hour
         return self._handle
+
+    def _check(self) -> None:
+        """Notice a folder or file that vanished since the last append: say so, and make the
+        archive writable again (a fresh folder, a fresh file on the next write)."""
+        problem = self._vanished()
+        if problem is None:
+            return
+        self.damaged = problem
+        self.losses += 1
+        log.error(
+            "archive: %s; the lines it held are gone from the evidence, and a replay of the "
+            "archive no longer rebuilds the ledger. A fresh file is started; restore the lost "
+            "files from a backup if there is one (README: 'When the archive loses files')",
+            problem,
+        )
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        if not self.directory.is_dir():
+            self.directory.mkdir(FOLDER_MODE, parents=True, exist_ok=True)
+            _fsync_directory(self.directory.parent)
+
+    def _vanished(self) -> str | None:
+        if not self.directory.is_dir():
+            return f"the folder {self.directory} vanished while the daemon was writing to it"
+        if self._handle is None or self._hour is None:
+            return None  # nothing written since (re)opening: nothing to miss
+        path = self._path(self._hour)
+        try:
+            named = path.stat()
+        except FileNotFoundError:
+            return f"the file {path} vanished while the daemon was writing to it"
+        held = os.fstat(self._handle.fileno())
+        if (held.st_ino, held.st_dev) != (named.st_ino, named.st_dev):
+            return f"the file {path} was replaced while the daemon was writing to it"
+        return None
 
     def _cut_back_to(self, committed: ArchivePosition) -> None:
         end = _parse(self.directory / committed.file)
@@ -310,7 +365,8 @@ def _truncate(path: Path, offset: int) -> None:
 def _compress(plain: Path) -> None:
     packed = plain.with_name(plain.name + ".gz")
     partial = plain.with_name(plain.name + ".gz.tmp")
-    with open(plain, "rb") as source, open(partial, "wb") as target:
+    target_fd = os.open(partial, _CREATE_FLAGS, FILE_MODE)
+    with open(plain, "rb") as source, os.fdopen(target_fd, "wb") as target:
         with gzip.GzipFile(plain.name, "wb", _COMPRESS_LEVEL, fileobj=target) as zipped:
             shutil.copyfileobj(source, zipped, 1 << 20)
         target.flush()

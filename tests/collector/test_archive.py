@@ -3,6 +3,8 @@
 import gzip
 import logging
 import os
+import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -309,3 +311,79 @@ def test_the_archive_never_appends_to_a_compressed_file(tmp_path: Path) -> None:
 
 def crash(*args: object) -> None:
     raise OSError("power cut")
+
+
+def test_a_folder_deleted_between_appends_is_said_recreated_and_flagged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "archive" / "site"
+    records = [reading(utc_ms(2026, 11, 24, 10, minute)) for minute in range(3)]
+    with RawArchive(folder, retention_days=0) as archive:
+        archive.append(records[:1])
+        assert (archive.damaged, archive.losses) == (None, 0)
+        shutil.rmtree(tmp_path / "archive")
+
+        position = archive.append(records[1:2])
+        fresh = folder / "2026-11-24T10.jsonl"
+        assert position == ArchivePosition(fresh.name, fresh.stat().st_size)
+        archive.append(records[2:])
+
+    assert archive.losses == 1
+    assert archive.damaged is not None and str(folder) in archive.damaged
+    assert "vanished" in archive.damaged
+    [error] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert str(folder) in error.getMessage()
+    assert "gone from the evidence" in error.getMessage()
+    assert replay(archive) == records[1:], "the rest is written, into a fresh file"
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+def test_a_file_deleted_or_replaced_while_open_is_said_and_a_fresh_one_started(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, how: str
+) -> None:
+    records = [reading(utc_ms(2026, 11, 24, 10, minute)) for minute in range(3)]
+    with RawArchive(tmp_path, retention_days=0) as archive:
+        archive.append(records[:1])
+        [current] = archive.files()
+        current.unlink()
+        if how == "replaced":
+            current.write_bytes(b"")
+        archive.append(records[1:2])
+        archive.append(records[2:])
+
+    assert archive.losses == 1
+    assert (
+        archive.damaged
+        == f"the file {current} {'vanished' if how == 'deleted' else 'was replaced'} while the daemon was writing to it"
+    )
+    assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1
+    assert replay(archive) == records[1:]
+
+
+def test_a_rotation_after_the_folder_vanished_recreates_it(tmp_path: Path) -> None:
+    folder = tmp_path / "site"
+    with RawArchive(folder, retention_days=0) as archive:
+        archive.append([reading(utc_ms(2026, 11, 24, 10))])
+        shutil.rmtree(folder)
+        archive.rotate(utc_ms(2026, 11, 24, 12))
+        assert folder.is_dir() and archive.losses == 1
+        archive.append([reading(utc_ms(2026, 11, 24, 12))])
+    assert archive.losses == 1, "said once"
+    assert names(archive) == ["2026-11-24T12.jsonl"]
+
+
+def test_files_and_folder_are_not_for_every_account(tmp_path: Path) -> None:
+    """0640 files and a 0750 folder whatever the umask allows: the evidence stays with the
+    daemon's user and group."""
+    previous = os.umask(0o002)
+    try:
+        folder = tmp_path / "site"
+        with RawArchive(folder, retention_days=0) as archive:
+            archive.append([reading(utc_ms(2026, 11, 24, 10))])
+            archive.append([reading(utc_ms(2026, 11, 24, 11))])
+            archive.rotate(utc_ms(2026, 11, 24, 12))
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o750
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in folder.iterdir()}
+    assert modes == {"2026-11-24T10.jsonl.gz": 0o640, "2026-11-24T11.jsonl": 0o640}
