@@ -1,16 +1,47 @@
 """Rule 10: closing (freezing) a month once the engine clock allows it."""
 
+import logging
+
+from collector.archive import ArchivePosition
 from levy.app.errors import UsageError
+from levy.app.journal import encode_position
 from levy.app.site import Site
 from levy.core.calendar import parse_period
 from levy.core.engine import Engine
+from levy.core.units import MS_PER_S
 from levy.ledger.store import ClosedPeriod, Ledger
 
+log = logging.getLogger("levy.closing")
 
-def closable_from_ms(site: Site, month: str) -> int:
-    """Rule 10: a month can close once the clock is stale_after_s past its end."""
+
+def sight_since(engine: Engine, end_ms: int, now_ms: int) -> int:
+    """Milliseconds since `end_ms` in which the meters could be heard: the daemon's blind time
+    (rule 6) does not count, as it does not count toward any meter's staleness."""
+    return now_ms - end_ms - engine.blindness.overlap(end_ms, now_ms)
+
+
+def closable(site: Site, engine: Engine, month: str, now_ms: int) -> bool:
+    """Rule 10: a month can close once stale_after_s have passed since its end, blind time aside:
+    the closing sweep then finds every meter that is still silent stale."""
     _, end = site.calendar.period_bounds(parse_period(month))
-    return end + site.rules.stale_after_ms
+    return sight_since(engine, end, now_ms) >= site.rules.stale_after_ms
+
+
+def too_early(site: Site, engine: Engine, month: str, now_ms: int) -> UsageError:
+    _, end = site.calendar.period_bounds(parse_period(month))
+    blind = engine.blindness.overlap(end, now_ms)
+    if not blind:
+        ready = site.calendar.iso(end + site.rules.stale_after_ms)
+        return UsageError(
+            f"period {month} cannot be closed yet: the clock is {site.calendar.iso(now_ms)}, "
+            f"closing is possible from {ready}"
+        )
+    seen_s = max(0, sight_since(engine, end, now_ms)) // MS_PER_S
+    return UsageError(
+        f"period {month} cannot be closed yet: the daemon could hear its meters for {seen_s} s "
+        f"since its end (it was blind for {blind // MS_PER_S} s), and closing needs "
+        f"{site.rules.stale_after_ms // MS_PER_S} s"
+    )
 
 
 def close_period(
@@ -29,17 +60,34 @@ def close_period(
         if month in already:
             continue
         start, end = site.calendar.period_bounds(parse_period(month))
-        ready_ms = closable_from_ms(site, month)
-        if now_ms < ready_ms:
-            raise UsageError(
-                f"period {month} cannot be closed yet: the clock is {site.calendar.iso(now_ms)}, "
-                f"closing is possible from {site.calendar.iso(ready_ms)}"
-            )
+        if not closable(site, engine, month, now_ms):
+            raise too_early(site, engine, month, now_ms)
         ledger.commit(engine.apply([], now_ms=now_ms))
         behind = engine.behind(end)
         if behind:
-            raise RuntimeError(f"after the closing sweep, {behind} are not accounted to {end} ms")
+            raise UsageError(
+                f"period {month} cannot be closed yet: {', '.join(behind[:10])} not accounted "
+                "to its end after the closing sweep"
+            )
         ledger.mark_closed(ClosedPeriod(month, start, end, now_ms), journal)
         engine.freeze_until(end)
         closed_now.append(month)
     return closed_now
+
+
+def close_month(
+    site: Site,
+    ledger: Ledger,
+    engine: Engine,
+    month: str,
+    now_ms: int,
+    position: ArchivePosition | None = None,
+) -> bool:
+    """A close the daemon journaled (live, or replayed from its archive): one the rules refuse is
+    logged and left for a later tick, the same live and in replay, never the end of either."""
+    try:
+        close_period(site, ledger, engine, month, now_ms, encode_position(position))
+    except UsageError as refused:
+        log.warning("%s", refused)
+        return False
+    return True

@@ -12,7 +12,7 @@ from pathlib import Path
 from collector.archive import RawArchive
 from collector.feed import FeedError, FeedLine, read_feed
 from collector.router import Router
-from levy.app.closing import close_period
+from levy.app.closing import close_month
 from levy.app.errors import UsageError
 from levy.app.ingest import Message, Tally, ingest
 from levy.app.journal import BLIND, CLOSE, CONTROL_PREFIX, SEEING, SWEEP, link_changes
@@ -84,7 +84,7 @@ class Replayer:
             self.ledger.commit(changes)
         if line.topic == CLOSE:
             period = line.payload.decode("utf-8", "replace")
-            close_period(self.site, self.ledger, self.engine, period, line.received_ms)
+            close_month(self.site, self.ledger, self.engine, period, line.received_ms)
 
 
 def replay(

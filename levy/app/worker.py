@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from collector.archive import RawArchive
 from collector.mqtt import LinkEvent, MqttSource, Received
 from collector.router import Router
-from levy.app.closing import closable_from_ms, close_period
+from levy.app.closing import closable, close_month
 from levy.app.health import TOP_REJECTING, Metrics
 from levy.app.ingest import Message, Tally, ingest
 from levy.app.journal import BATCH, BLIND, CLOSE, SEEING, SWEEP, encode_position, link_changes
@@ -157,15 +157,13 @@ class Worker:
         this_month = parse_period(calendar.month_label(now_ms))
         start, _ = calendar.period_bounds(this_month)
         previous = calendar.month_label(start - 1)
-        if previous in self.ledger.closed_periods() or now_ms < closable_from_ms(
-            self.site, previous
+        if previous in self.ledger.closed_periods() or not closable(
+            self.site, self.engine, previous, now_ms
         ):
             return
         position = self.archive.append([(now_ms, CLOSE, previous.encode())])
-        close_period(
-            self.site, self.ledger, self.engine, previous, now_ms, encode_position(position)
-        )
-        log.info("closed %s", previous)
+        if close_month(self.site, self.ledger, self.engine, previous, now_ms, position):
+            log.info("closed %s", previous)
 
     def show_liabilities(self, now_ms: int) -> None:
         """Month-to-date figures for the operator's dashboard, from the same code as the report."""
