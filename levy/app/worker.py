@@ -13,7 +13,7 @@ from collector.archive import RawArchive
 from collector.mqtt import LinkEvent, MqttSource, Received
 from collector.router import Router
 from levy.app.closing import closable, close_month
-from levy.app.health import TOP_REJECTING, Metrics
+from levy.app.health import DEGRADED, TOP_REJECTING, Metrics
 from levy.app.ingest import Message, Tally, ingest
 from levy.app.journal import BATCH, BLIND, CLOSE, SEEING, SWEEP, encode_position, link_changes
 from levy.app.site import Site
@@ -212,7 +212,20 @@ class Worker:
             "queue_depth": self.inbox.qsize(),
             "meters": dict(self.meter_statuses(now)),
         }
+        problems = self.problems()
+        if problems:
+            details[DEGRADED] = problems
         return self.source.connected, details
+
+    def problems(self) -> list[str]:
+        """What works but needs an operator: /healthz says degraded while any is there."""
+        problems = [] if self.archive.damaged is None else [self.archive.damaged]
+        if self.drain_refused:
+            problems.append(
+                "the broker refuses the drain marker on levy/drain/#: sweeps wait stale_after_s "
+                "after each connect instead of for the end of the backlog"
+            )
+        return problems
 
     def observe(self) -> None:
         now = self.clock()

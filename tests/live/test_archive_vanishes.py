@@ -22,7 +22,9 @@ def test_a_deleted_archive_folder_is_said_and_recreated(tmp_path, broker) -> Non
         publisher.native("t/rig-1", now_ms + 1000, "2.5")
         wait_until(lambda: "levy_messages_total 2.0" in daemon.metrics(), what="the second")
         wait_until(lambda: folder.is_dir() and any(folder.iterdir()), what="a fresh file")
-        assert daemon.health()["connected"] is True
+        health = daemon.health()
+        assert health["connected"] is True
+        assert health["status"] == "degraded" and "vanished" in health["degraded"][0], health
         assert daemon.terminate() == 0
     finally:
         publisher.close()
