@@ -167,6 +167,9 @@ def test_a_meter_without_timestamps_is_metered_across_the_daemons_downtime(tmp_p
     assert deemed_reasons(live) <= {"no_baseline"}, meter["deemed_intervals"]
     # about 1 kW over ~10 s of metered time: the downtime's energy is metered, not deemed
     assert Decimal(meter["metered_kwh"]) >= Decimal("0.002")
+    # the blind spans come from the journal: a replay of the archive bills the same
+    archive = tmp_path / "var" / "archive" / "live-test"
+    assert live == replayed_report(daemon.config, [archive], tmp_path / "replay", period_now())
 
 
 def test_a_clock_ahead_loses_no_reading(tmp_path, broker):
