@@ -40,6 +40,15 @@ class Blindness:
             self._ends.append(span[1])
         return span
 
+    def began(self, at_ms: int) -> int | None:
+        """The start of the blindness `at_ms` lies in (its end included), if any."""
+        if self.since_ms is not None and self.since_ms <= at_ms:
+            return self.since_ms
+        index = bisect_left(self._ends, at_ms)
+        if index < len(self.spans) and self.spans[index][0] <= at_ms:
+            return self.spans[index][0]
+        return None
+
     def overlap(self, start_ms: int, end_ms: int) -> int:
         """Milliseconds of blind time within [start, end)."""
         if end_ms <= start_ms:
@@ -57,3 +66,7 @@ class Blindness:
 def not_blind(_start_ms: int, _end_ms: int) -> int:
     """The blindness of a recording with no journal: none."""
     return 0
+
+
+def never_blind(_at_ms: int) -> int | None:
+    return None

@@ -80,12 +80,14 @@ class Changes:
 
 def reading_order(reading: Reading) -> tuple:
     """A total order on one batch, so the order of delivery inside a batch never matters.
-    At one instant a fault comes before a value, so the value ends the fault."""
+    At one instant a fault comes before a value, so the value ends the fault; of two registers
+    at one instant the higher comes first and is the one kept (the rest are repeats), since a
+    register only grows: a burst stamped with one delivery millisecond keeps its latest value."""
     return (
         reading.meter,
         reading.ts_ms,
         not reading.fault,
-        reading.energy_mj if reading.energy_mj is not None else -1,
+        -reading.energy_mj if reading.energy_mj is not None else 1,
         reading.power_mw if reading.power_mw is not None else -1,
         reading.received_ms,
     )
@@ -190,7 +192,7 @@ class Engine:
             return
         changes.accepted += 1
         new_state, interval = apply_reading(
-            spec, self.rules, state, reading, self.blindness.overlap
+            spec, self.rules, state, reading, self.blindness.overlap, self.blindness.began
         )
         self._record(reading.meter, new_state, interval, changes)
 

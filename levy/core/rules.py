@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from levy.core.blind import not_blind
+from levy.core.blind import never_blind, not_blind
 from levy.core.model import (
     Basis,
     DeemedReason,
@@ -72,6 +72,8 @@ class MeterState:
 Outcome = tuple[MeterState, Interval | None]
 BlindTime = Callable[[int, int], int]
 """Milliseconds of the daemon's blind time within [start, end) (see blind.py)."""
+BlindStart = Callable[[int], int | None]
+"""The start of the daemon's blindness an instant falls in, if any (see blind.py)."""
 
 
 def initial_state(spec: MeterSpec) -> MeterState:
@@ -142,8 +144,15 @@ def apply_reading(
     state: MeterState,
     reading: Reading,
     blind: BlindTime = not_blind,
+    blind_began: BlindStart = never_blind,
 ) -> Outcome:
-    """Rules 2 to 5 for a reading that passed `screen`."""
+    """Rules 2 to 5 for a reading that passed `screen`.
+
+    A backlog read after the daemon's blindness arrives in a burst; a reading in it stamped only
+    with its delivery time (no time of its own, or one ahead of it) says nothing of when its
+    energy was used, and neither does a baseline such a reading left. So the average power of a
+    delivery-stamped reading is judged from the start of the blindness its baseline or itself
+    falls in, not over the moment of the burst."""
     t = reading.ts_ms
     if reading.fault:
         return replace(state, faults=tuple(sorted({*state.faults, t}))), None
@@ -158,7 +167,11 @@ def apply_reading(
     )
     if t <= state.accrued_ms:
         return moved, None
-    return moved, interval_to(spec, rules, state, t, value, measure, blind)
+    plausible_from = state.baseline.t_ms if state.baseline else t
+    if reading.ts_ms == reading.received_ms:
+        starts = (blind_began(plausible_from), blind_began(t))
+        plausible_from = min([plausible_from, *(s for s in starts if s is not None)])
+    return moved, interval_to(spec, rules, state, t, value, measure, blind, plausible_from)
 
 
 def interval_to(
@@ -169,9 +182,10 @@ def interval_to(
     value: int,
     measure: Measure,
     blind: BlindTime,
+    plausible_from: int,
 ) -> Interval:
     """Rule 3: [accrued, t] as one interval, the deemed reasons checked in their order."""
-    reason = deemed_reason(spec, rules, state, t, value, measure, blind)
+    reason = deemed_reason(spec, rules, state, t, value, measure, blind, plausible_from)
     if reason is not None:
         return deemed(spec, state.accrued_ms, t, reason)
     energy = metered_energy(state, t, value, measure)
@@ -186,7 +200,10 @@ def deemed_reason(
     value: int,
     measure: Measure,
     blind: BlindTime = not_blind,
+    plausible_from: int | None = None,
 ) -> DeemedReason | None:
+    """`plausible_from`: where the average power is measured from (the baseline's time unless
+    apply_reading says otherwise)."""
     base = state.baseline
     if base is None:
         return DeemedReason.NO_BASELINE
@@ -198,7 +215,8 @@ def deemed_reason(
     if measure is Measure.ENERGY:
         if value < base.value:
             return DeemedReason.REGISTER_DECREASE
-        energy, span = value - base.value, t - base.t_ms  # mJ per ms is W
+        since = base.t_ms if plausible_from is None else plausible_from
+        energy, span = value - base.value, t - since  # mJ per ms is W
     else:
         energy, span = base.value + value, 2000  # (P0 + P1) / 2 in mW, as W
     if energy * factor.denominator > spec.rated_w * factor.numerator * span:

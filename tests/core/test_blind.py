@@ -97,3 +97,37 @@ def test_a_rejected_reading_stamped_ahead_is_returned_as_it_was_handed_in():
     late = Reading("rig-1", EPOCH + 15 * S, EPOCH + 5 * S, energy_mj=1)
     [(rejected, why)] = eng.apply([late]).rejections
     assert rejected is late and why.reason is RejectReason.DUPLICATE
+
+
+def test_a_burst_of_delivery_stamped_readings_after_blindness_is_metered():
+    # a backlog read while blind: readings stamped with their delivery time arrive 1 ms apart;
+    # their power is judged over the time since the blindness began, not over the burst
+    meter, blindness = spec(), blind_from(since=100)
+    state, _ = apply_reading(meter, Rules(), initial_state(meter), reading(0, "100"))
+    burst = [reading(2000, "100.5"), reading(2000.001, "101")]
+    intervals = []
+    for event in burst:
+        state, interval = apply_reading(
+            meter, Rules(), state, event, blindness.overlap, blindness.began
+        )
+        intervals.append(seen(interval))
+    assert intervals == [
+        Seen(0, 2000, "metered", D("0.5")),
+        Seen(2000, 2000.001, "metered", D("0.5")),
+    ]
+
+
+def test_the_same_burst_seen_by_a_daemon_that_is_not_blind_is_implausible():
+    meter = spec()
+    state, _ = apply_reading(meter, Rules(), initial_state(meter), reading(0, "100"))
+    state, _ = apply_reading(meter, Rules(), state, reading(2000, "100.5"))
+    _, interval = apply_reading(meter, Rules(), state, reading(2000.001, "101"))
+    assert seen(interval).reason == "implausible"
+
+
+def test_began_names_the_blindness_an_instant_falls_in_its_end_included():
+    blindness = blind_from((100, 200), since=1000)
+    assert blindness.began(EPOCH + 150 * S) == EPOCH + 100 * S
+    assert blindness.began(EPOCH + 200 * S) == EPOCH + 100 * S
+    assert blindness.began(EPOCH + 500 * S) is None
+    assert blindness.began(EPOCH + 5000 * S) == EPOCH + 1000 * S

@@ -137,7 +137,11 @@ def test_a_backlog_drained_over_several_stale_after_bills_nothing_as_deemed(tmp_
 MBMD_METER = '[[meters]]\nid = "sdm-1"\nformat = "mbmd"\ntopic = "t/sdm-1"\nrated_kw = "3.6"\n'
 
 
-def test_a_meter_without_timestamps_is_metered_across_the_daemons_downtime(tmp_path, broker):
+@pytest.mark.parametrize("qos", [0, 1], ids=["lost-while-down", "queued-for-the-daemon"])
+def test_a_meter_without_timestamps_is_metered_across_the_daemons_downtime(tmp_path, broker, qos):
+    """QoS 0: the broker drops what is published while the daemon is down, so the next reading
+    spans the downtime. QoS 1: the broker queues it, and it arrives in a burst stamped with its
+    delivery time."""
     daemon = configured(tmp_path, broker, 0, daemon="sweep_interval_s = 1\n", extra=MBMD_METER)
     daemon.start()
     try:
@@ -149,7 +153,9 @@ def test_a_meter_without_timestamps_is_metered_across_the_daemons_downtime(tmp_p
             while now_ms() < until:
                 at = now_ms()
                 value = register(start, at)
-                publisher.client.publish("t/sdm-1/Import", value.encode(), qos=0).wait_for_publish()
+                publisher.client.publish(
+                    "t/sdm-1/Import", value.encode(), qos=qos
+                ).wait_for_publish()
                 time.sleep(0.5)
 
         publish_for(2)
