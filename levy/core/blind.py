@@ -61,12 +61,3 @@ class Blindness:
         if self.since_ms is not None and self.since_ms < end_ms:
             total += end_ms - max(self.since_ms, start_ms)
         return total
-
-
-def not_blind(_start_ms: int, _end_ms: int) -> int:
-    """The blindness of a recording with no journal: none."""
-    return 0
-
-
-def never_blind(_at_ms: int) -> int | None:
-    return None

@@ -152,9 +152,7 @@ class Engine:
     def sweep(self, now_ms: int, changes: Changes) -> None:
         self.clock_ms = max(self.clock_ms, now_ms)
         for meter, spec in self.specs.items():
-            state, interval = sweep(
-                spec, self.rules, self.states[meter], now_ms, self.blindness.overlap
-            )
+            state, interval = sweep(spec, self.rules, self.states[meter], now_ms, self.blindness)
             self._record(meter, state, interval, changes)
 
     def advance_clock(self, now_ms: int) -> None:
@@ -191,9 +189,7 @@ class Engine:
             changes.rejections.append((as_received, rejection))
             return
         changes.accepted += 1
-        new_state, interval = apply_reading(
-            spec, self.rules, state, reading, self.blindness.overlap, self.blindness.began
-        )
+        new_state, interval = apply_reading(spec, self.rules, state, reading, self.blindness)
         self._record(reading.meter, new_state, interval, changes)
 
     def _record(

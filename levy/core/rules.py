@@ -4,11 +4,10 @@ Each function is pure: the meter's state and the moment come in, the new state a
 whole interval come out. Splitting and storage happen elsewhere.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from levy.core.blind import never_blind, not_blind
+from levy.core.blind import Blindness
 from levy.core.model import (
     Basis,
     DeemedReason,
@@ -70,10 +69,6 @@ class MeterState:
 
 
 Outcome = tuple[MeterState, Interval | None]
-BlindTime = Callable[[int, int], int]
-"""Milliseconds of the daemon's blind time within [start, end) (see blind.py)."""
-BlindStart = Callable[[int], int | None]
-"""The start of the daemon's blindness an instant falls in, if any (see blind.py)."""
 
 
 def initial_state(spec: MeterSpec) -> MeterState:
@@ -111,10 +106,24 @@ def on_receive_clock(rules: Rules, reading: Reading) -> Reading:
     return reading
 
 
-def stale(rules: Rules, since_ms: int, now_ms: int, blind: BlindTime) -> bool:
+def stale(rules: Rules, since_ms: int, now_ms: int, blindness: Blindness | None) -> bool:
     """More than stale_after since `since_ms`, the daemon's blind time not counted (rule 6)."""
     gap = now_ms - since_ms
-    return gap > rules.stale_after_ms and gap - blind(since_ms, now_ms) > rules.stale_after_ms
+    if gap <= rules.stale_after_ms:
+        return False
+    return blindness is None or gap - blindness.overlap(since_ms, now_ms) > rules.stale_after_ms
+
+
+def plausible_from(base_ms: int, reading: Reading, blindness: Blindness | None) -> int:
+    """Where a reading's average power is measured from: its baseline's time, or, for a reading
+    stamped only with its delivery time (no time of its own, or one ahead of it), the start of
+    the blindness its baseline or itself falls in. A backlog read after the daemon's blindness
+    arrives in a burst, and neither such a reading nor the baseline such a reading left says
+    when its energy was used."""
+    if blindness is None or reading.ts_ms != reading.received_ms:
+        return base_ms
+    starts = (blindness.began(base_ms), blindness.began(reading.ts_ms))
+    return min([base_ms, *(start for start in starts if start is not None)])
 
 
 def screen(spec: MeterSpec, rules: Rules, state: MeterState, reading: Reading) -> Rejection | None:
@@ -143,16 +152,9 @@ def apply_reading(
     rules: Rules,
     state: MeterState,
     reading: Reading,
-    blind: BlindTime = not_blind,
-    blind_began: BlindStart = never_blind,
+    blindness: Blindness | None = None,
 ) -> Outcome:
-    """Rules 2 to 5 for a reading that passed `screen`.
-
-    A backlog read after the daemon's blindness arrives in a burst; a reading in it stamped only
-    with its delivery time (no time of its own, or one ahead of it) says nothing of when its
-    energy was used, and neither does a baseline such a reading left. So the average power of a
-    delivery-stamped reading is judged from the start of the blindness its baseline or itself
-    falls in, not over the moment of the burst."""
+    """Rules 2 to 5 for a reading that passed `screen`."""
     t = reading.ts_ms
     if reading.fault:
         return replace(state, faults=tuple(sorted({*state.faults, t}))), None
@@ -167,27 +169,24 @@ def apply_reading(
     )
     if t <= state.accrued_ms:
         return moved, None
-    plausible_from = state.baseline.t_ms if state.baseline else t
-    if reading.ts_ms == reading.received_ms:
-        starts = (blind_began(plausible_from), blind_began(t))
-        plausible_from = min([plausible_from, *(s for s in starts if s is not None)])
-    return moved, interval_to(spec, rules, state, t, value, measure, blind, plausible_from)
+    return moved, interval_to(spec, rules, state, reading, measure, blindness)
 
 
 def interval_to(
     spec: MeterSpec,
     rules: Rules,
     state: MeterState,
-    t: int,
-    value: int,
+    reading: Reading,
     measure: Measure,
-    blind: BlindTime,
-    plausible_from: int,
+    blindness: Blindness | None,
 ) -> Interval:
     """Rule 3: [accrued, t] as one interval, the deemed reasons checked in their order."""
-    reason = deemed_reason(spec, rules, state, t, value, measure, blind, plausible_from)
+    t = reading.ts_ms
+    reason = deemed_reason(spec, rules, state, reading, measure, blindness)
     if reason is not None:
         return deemed(spec, state.accrued_ms, t, reason)
+    value = reading_value(measure, reading)
+    assert value is not None
     energy = metered_energy(state, t, value, measure)
     return Interval(spec.id, state.accrued_ms, t, Basis.METERED, None, energy)
 
@@ -196,30 +195,27 @@ def deemed_reason(
     spec: MeterSpec,
     rules: Rules,
     state: MeterState,
-    t: int,
-    value: int,
+    reading: Reading,
     measure: Measure,
-    blind: BlindTime = not_blind,
-    plausible_from: int | None = None,
+    blindness: Blindness | None = None,
 ) -> DeemedReason | None:
-    """`plausible_from`: where the average power is measured from (the baseline's time unless
-    apply_reading says otherwise)."""
+    t, value = reading.ts_ms, reading_value(measure, reading)
+    assert value is not None
     base = state.baseline
     if base is None:
         return DeemedReason.NO_BASELINE
     if state.faulty_at(t):
         return DeemedReason.METER_FAULT
-    if stale(rules, base.t_ms, t, blind):
+    if stale(rules, base.t_ms, t, blindness):
         return DeemedReason.NO_DATA
     factor = rules.implausible_factor
     if measure is Measure.ENERGY:
         if value < base.value:
             return DeemedReason.REGISTER_DECREASE
-        since = base.t_ms if plausible_from is None else plausible_from
-        energy, span = value - base.value, t - since  # mJ per ms is W
+        energy, span = value - base.value, t - plausible_from(base.t_ms, reading, blindness)
     else:
         energy, span = base.value + value, 2000  # (P0 + P1) / 2 in mW, as W
-    if energy * factor.denominator > spec.rated_w * factor.numerator * span:
+    if energy * factor.denominator > spec.rated_w * factor.numerator * span:  # mJ per ms is W
         return DeemedReason.IMPLAUSIBLE
     return None
 
@@ -239,7 +235,7 @@ def sweep(
     rules: Rules,
     state: MeterState,
     now_ms: int,
-    blind: BlindTime = not_blind,
+    blindness: Blindness | None = None,
 ) -> Outcome:
     """Rule 6: deem [accrued, now] for a meter that is faulty or has gone quiet; a decommissioned
     meter only up to its decommissioning."""
@@ -249,10 +245,10 @@ def sweep(
     base = state.baseline
     faulty = state.faulty_at(now_ms)
     if base is None:
-        quiet = stale(rules, spec.start_ms, now_ms, blind)
+        quiet = stale(rules, spec.start_ms, now_ms, blindness)
         reason = DeemedReason.NO_BASELINE
     else:
-        quiet = stale(rules, base.t_ms, now_ms, blind)
+        quiet = stale(rules, base.t_ms, now_ms, blindness)
         reason = DeemedReason.METER_FAULT if faulty else DeemedReason.NO_DATA
     if not (quiet or faulty):
         return state, None

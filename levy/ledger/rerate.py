@@ -14,7 +14,7 @@ from levy.core.calendar import Calendar
 from levy.core.model import Basis, DeemedReason, Interval
 from levy.core.rates import RateSchedule
 from levy.core.split import bucket_start, split
-from levy.ledger.store import KIND_CODE, KINDS, SUPPLIES, Ledger
+from levy.ledger.store import ADD_TO_TOTALS, KIND_CODE, KINDS, SUPPLIES, Ledger
 
 _ROWS = (
     "SELECT start_ms, meter_id, end_ms, kind, energy_mj, supply, rated_w FROM intervals"
@@ -44,9 +44,7 @@ def store_schedule(ledger: Ledger, calendar: Calendar, rates: RateSchedule, from
                 totals[key] = totals.get(key, 0) + piece.energy_mj
         _rate_rows(db, rates, month)
         db.executemany(
-            "INSERT INTO totals (meter_id, bucket_ms, kind, supply, rated_w, rate, energy_mj)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(*key[:5], str(key[5]), energy) for key, energy in totals.items()],
+            ADD_TO_TOTALS, [(*key[:5], str(key[5]), energy) for key, energy in totals.items()]
         )
         db.execute("DELETE FROM rate_steps")
         db.executemany(

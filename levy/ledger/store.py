@@ -22,6 +22,12 @@ KINDS = [Basis.METERED.value, *(reason.value for reason in DeemedReason)]
 KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
 SUPPLIES = [Supply.GRID, Supply.OFF_GRID]
 SUPPLY_CODE = {supply: code for code, supply in enumerate(SUPPLIES)}
+ADD_TO_TOTALS = (
+    "INSERT INTO totals (meter_id, bucket_ms, kind, supply, rated_w, rate, energy_mj)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (meter_id, bucket_ms, kind, supply, rated_w)"
+    " DO UPDATE SET energy_mj = energy_mj + excluded.energy_mj"
+)
+"""(meter id, bucket, kind code, supply code, rated W, rate text, mJ) added to its total."""
 
 
 class LedgerError(RuntimeError):
@@ -90,8 +96,9 @@ def decode_faults(text: str | None) -> tuple[int, ...]:
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def refuse_unless_ledger(path: Path) -> None:
-    """An existing file must be a levy ledger: an emptied or foreign one is a plain error."""
+def ledger_version(path: Path) -> int:
+    """The schema version of an existing ledger; an emptied or foreign file, or one from a
+    newer release, is a plain error."""
     with path.open("rb") as file:
         header = file.read(len(SQLITE_HEADER))
     if not header:
@@ -101,7 +108,7 @@ def refuse_unless_ledger(path: Path) -> None:
         )
     if header != SQLITE_HEADER:
         raise LedgerError(f"{path} is not a levy ledger (not an SQLite database)")
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    db = read_only(path)
     try:
         version = db.execute("PRAGMA user_version").fetchone()[0]
         ours = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
@@ -113,6 +120,16 @@ def refuse_unless_ledger(path: Path) -> None:
         )
     if ours is None:
         raise LedgerError(f"{path} is an SQLite database but not a levy ledger")
+    return version
+
+
+def read_only(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(
+        f"{path.resolve().as_uri()}?mode=ro",
+        uri=True,
+        isolation_level=None,
+        check_same_thread=False,
+    )
 
 
 class Ledger:
@@ -137,9 +154,8 @@ class Ledger:
         """Creates a ledger where there is no file; a file that is there must be a ledger (an
         emptied or foreign file is refused rather than silently replaced)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        existed = path.exists()
-        if existed:
-            refuse_unless_ledger(path)
+        if path.exists():
+            ledger_version(path)
         self._lock = self._take_lock(path)
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode = WAL")
@@ -150,22 +166,14 @@ class Ledger:
     @staticmethod
     def _open_reader(path: Path) -> sqlite3.Connection:
         """Read-only: a reader never writes, migrations included."""
-        refuse_unless_ledger(path)
-        db = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro",
-            uri=True,
-            isolation_level=None,
-            check_same_thread=False,
-        )
-        version = db.execute("PRAGMA user_version").fetchone()[0]
+        version = ledger_version(path)
         if version < SCHEMA_VERSION:
-            db.close()
             raise LedgerError(
                 f"ledger {path} is at schema version {version} and this release reads "
                 f"{SCHEMA_VERSION}: run replay, close or run once to upgrade it (its figures "
                 "stay as they are)"
             )
-        return db
+        return read_only(path)
 
     def __enter__(self) -> "Ledger":
         return self
@@ -397,9 +405,7 @@ class Ledger:
                 ],
             )
             db.executemany(
-                "INSERT INTO totals (meter_id, bucket_ms, kind, supply, rated_w, rate, energy_mj)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (meter_id, bucket_ms, kind, supply,"
-                " rated_w) DO UPDATE SET energy_mj = energy_mj + excluded.energy_mj",
+                ADD_TO_TOTALS,
                 [
                     (
                         self._ids[key.meter],

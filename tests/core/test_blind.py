@@ -50,7 +50,7 @@ def test_a_reading_after_the_daemon_was_blind_is_metered_not_stale():
     # 2100 s since the last reading, 1900 of them blind: 200 s count, under stale_after (900 s)
     meter, blindness = spec(), blind_from((100, 2000))
     state, _ = apply_reading(meter, Rules(), initial_state(meter), reading(0, "100"))
-    _, interval = apply_reading(meter, Rules(), state, reading(2100, "101"), blindness.overlap)
+    _, interval = apply_reading(meter, Rules(), state, reading(2100, "101"), blindness)
     assert seen(interval) == Seen(0, 2100, "metered", D("1"))
 
 
@@ -65,11 +65,11 @@ def test_a_sweep_while_blind_deems_nothing_and_after_it_deems_the_whole_silence(
     meter = spec()
     state, _ = apply_reading(meter, Rules(), initial_state(meter), reading(0, "100"))
     blindness = blind_from(since=60)
-    assert sweep(meter, Rules(), state, EPOCH + 3000 * S, blindness.overlap) == (state, None)
+    assert sweep(meter, Rules(), state, EPOCH + 3000 * S, blindness) == (state, None)
     blindness.end(EPOCH + 3000 * S)
     # seeing again at 3000: 60 s counted so far; a silent meter is deemed once 900 s have counted
-    assert sweep(meter, Rules(), state, EPOCH + 3800 * S, blindness.overlap)[1] is None
-    _, interval = sweep(meter, Rules(), state, EPOCH + 3900 * S, blindness.overlap)
+    assert sweep(meter, Rules(), state, EPOCH + 3800 * S, blindness)[1] is None
+    _, interval = sweep(meter, Rules(), state, EPOCH + 3900 * S, blindness)
     assert seen(interval) == Seen(0, 3900, "no_data", D("3.9"))
 
 
@@ -107,9 +107,7 @@ def test_a_burst_of_delivery_stamped_readings_after_blindness_is_metered():
     burst = [reading(2000, "100.5"), reading(2000.001, "101")]
     intervals = []
     for event in burst:
-        state, interval = apply_reading(
-            meter, Rules(), state, event, blindness.overlap, blindness.began
-        )
+        state, interval = apply_reading(meter, Rules(), state, event, blindness)
         intervals.append(seen(interval))
     assert intervals == [
         Seen(0, 2000, "metered", D("0.5")),
