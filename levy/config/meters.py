@@ -10,7 +10,7 @@ from pydantic import ValidationInfo, field_validator, model_validator
 from levy.config.base import Section
 from levy.config.context import context_of, with_default
 from levy.config.topics import topic_problem
-from levy.config.values import LocalTime, PositiveInt, RatedKw, utc
+from levy.config.values import LocalTime, PositiveInt, RatedKw, name_problem, utc
 from levy.core.model import Measure, Supply
 
 
@@ -24,7 +24,6 @@ class MeterFormat(StrEnum):
     MBMD = "mbmd"
 
 
-_METER_ID = re.compile(r"[A-Za-z0-9._:-]+")
 _SHELLY_COMPONENT = re.compile(r"(switch|em|emdata):\d+")
 _PREFIX_FORMATS = (MeterFormat.SHELLY, MeterFormat.MBMD)
 """Formats whose `topic` is a device prefix rather than the exact topic readings arrive on."""
@@ -71,9 +70,9 @@ class MeterConfig(Section):
 
     @field_validator("id")
     @classmethod
-    def _id_charset(cls, value: str) -> str:
-        if not _METER_ID.fullmatch(value):
-            raise ValueError("should be letters, digits, '.', '_', ':' or '-'")
+    def _id_as_written(cls, value: str) -> str:
+        if problem := name_problem(value):
+            raise ValueError(problem)
         return value
 
     # The checks below see the fields declared before theirs in `info.data` (absent when invalid,

@@ -1,6 +1,5 @@
 """The site-wide tables of a site's TOML file (meters and the whole file are elsewhere)."""
 
-import re
 from datetime import date
 from decimal import Decimal
 from typing import Any, Self
@@ -22,16 +21,19 @@ from levy.config.values import (
     PositiveInt,
     Tariff,
     TopicFilter,
+    name_problem,
 )
 from levy.config.zone import load_zone
 from levy.core.model import Supply
 
-_SITE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+SITE_ID_FORBIDDEN = "/\\+#"
+"""The id names a file and a folder (no path separators) and the MQTT client id, which names the
+drain topic `levy/drain/<client id>` (no wildcards)."""
 
 
 class SiteSection(Section):
-    """`[site]`. The id names the ledger file, the archive folder and the MQTT client id, so it is
-    limited to characters that are safe in all three."""
+    """`[site]`. The id is kept as written; it names the ledger file, the archive folder and the
+    MQTT client id, so it holds no character that would break one of them."""
 
     id: str
     timezone: str = DEFAULT_TIMEZONE
@@ -43,10 +45,10 @@ class SiteSection(Section):
     @field_validator("id")
     @classmethod
     def _safe_id(cls, value: str) -> str:
-        if not _SITE_ID.fullmatch(value):
-            raise ValueError(
-                "should be letters, digits, '.', '_' or '-', starting with a letter or digit"
-            )
+        if value.startswith((".", "-")):
+            raise ValueError("should not start with '.' or '-'")
+        if problem := name_problem(value, SITE_ID_FORBIDDEN):
+            raise ValueError(problem)
         return value
 
     @field_validator("timezone")
@@ -136,6 +138,10 @@ class InfluxConfig(Section):
     bucket: NonEmptyStr
     token_env: EnvName | None = None
     token_file: ConfigPath | None = None
+    interval_s: PositiveInt = 10
+    """How often the daemon sends what the ledger committed since the last export."""
+    meter_interval_s: PositiveInt = 60
+    """At most one levy_meter point per meter per this many seconds."""
 
     @field_validator("url")
     @classmethod

@@ -4,6 +4,7 @@ and times without an offset are read in the site zone (one the zone makes ambigu
 refused: a configured time has no receive time to choose a candidate by)."""
 
 import re
+import unicodedata
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +24,23 @@ Tariff = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 """Tenge per kWh."""
 RatedKw = Annotated[Decimal, Field(gt=0, decimal_places=3, allow_inf_nan=False)]
 """At most 3 decimals: the core keeps rated power in whole watts."""
+
+NAME_MAX = 200
+
+
+def name_problem(value: str, forbidden: str = "") -> str | None:
+    """Ids are kept as the site writes them (spaces, commas, `=`, quotes, Cyrillic: they reach
+    reports and dashboards unchanged); what would make them ambiguous or break a line is not."""
+    if not value or value != value.strip():
+        return "should not be empty or start or end with a space"
+    if len(value) > NAME_MAX:
+        return f"should be at most {NAME_MAX} characters"
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in value):
+        return "should not hold control characters or line breaks"
+    if found := sorted({c for c in value if c in forbidden}):
+        return f"should not hold {' or '.join(repr(c) for c in found)}"
+    return None
+
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

@@ -83,10 +83,17 @@ def test_a_missing_site_id_is_one_problem(problems: Problems) -> None:
     assert problems(METER) == ["site: required key is missing"]
 
 
-@pytest.mark.parametrize("site_id", ["", "a b", "../x", "-x"])
+@pytest.mark.parametrize("site_id", ["", " a", "../x", "a/b", "-x", "a#", "a\\u0007"])
 def test_site_id_is_safe_in_file_names(problems: Problems, site_id: str) -> None:
     [problem] = problems(f'[site]\nid = "{site_id}"\n' + METER)
     assert problem.startswith("site.id: ")
+
+
+def test_site_id_is_kept_as_written(load) -> None:
+    """Spaces, commas, `=`, quotes and Cyrillic reach reports and dashboards unchanged."""
+    config = load('[site]\nid = "Экибастуз 1, зал=2 \\"A\\""\n' + METER)
+    assert config.site.id == 'Экибастуз 1, зал=2 "A"'
+    assert config.mqtt.client_id == 'levy-Экибастуз 1, зал=2 "A"'
 
 
 def test_a_table_given_as_a_value_is_named(problems: Problems) -> None:

@@ -145,6 +145,6 @@ def test_inventory_problems_are_reported_with_site_problems(
 ) -> None:
     inventory("id,topic,rated_kw\nrig-0001,mining/site-1/rig-0001,0\n")
     assert problems(SITE.replace('"site-1"', '""')) == [
-        "site.id: should be letters, digits, '.', '_' or '-', starting with a letter or digit",
+        "site.id: should not be empty or start or end with a space",
         "meters.csv line 2, rated_kw: Input should be greater than 0",
     ]

@@ -122,7 +122,8 @@ def test_every_format_and_option(load: Callable[[str], SiteConfig]) -> None:
 @pytest.mark.parametrize(
     ("keys", "problem"),
     [
-        ({"id": "rig 1"}, "meters[0].id: should be letters, digits, '.', '_', ':' or '-'"),
+        ({"id": " rig-1"}, "meters[0].id: should not be empty or start or end with a space"),
+        ({"id": "rig\n1"}, "meters[0].id: should not hold control characters or line breaks"),
         (
             {"topic": "mining/+/rig"},
             "meters[0].topic: is a topic name, not a filter: no '+' or '#'",
