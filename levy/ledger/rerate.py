@@ -14,7 +14,7 @@ from levy.core.calendar import Calendar
 from levy.core.model import Basis, DeemedReason, Interval
 from levy.core.rates import RateSchedule
 from levy.core.split import bucket_start, split
-from levy.ledger.store import ADD_TO_TOTALS, KIND_CODE, KINDS, SUPPLIES, Ledger
+from levy.ledger.store import ADD_TO_TOTALS, KIND_CODE, KINDS, SUPPLIES, Ledger, next_seq
 
 _ROWS = (
     "SELECT start_ms, meter_id, end_ms, kind, energy_mj, supply, rated_w FROM intervals"
@@ -30,19 +30,20 @@ def store_schedule(ledger: Ledger, calendar: Calendar, rates: RateSchedule, from
     rows are all re-rated or none."""
     with ledger.transaction() as db:
         month = calendar.month_start(max(from_ms, rates.boundaries[0]))
+        seq = next_seq(db)
         rows = list(db.execute(_ROWS, (month,)))
         db.execute("DELETE FROM totals WHERE bucket_ms >= ?", (month,))
         totals: dict[TotalKey, int] = {}
         for start, meter_id, end, kind, energy, supply, rated_w in rows:
             pieces = list(_cut(calendar, rates, start, end, kind, energy))
             if len(pieces) > 1:
-                _replace_row(db, meter_id, start, pieces, supply, rated_w)
+                _replace_row(db, meter_id, start, pieces, supply, rated_w, seq)
             for piece in pieces:
                 rate = rates.step_at(piece.start_ms).per_kwh[SUPPLIES[supply]]
                 bucket = bucket_start(calendar, rates, piece.start_ms)
                 key = (meter_id, bucket, kind, supply, rated_w, rate)
                 totals[key] = totals.get(key, 0) + piece.energy_mj
-        _rate_rows(db, rates, month)
+        _rate_rows(db, rates, month, seq)
         db.executemany(
             ADD_TO_TOTALS, [(*key[:5], str(key[5]), energy) for key, energy in totals.items()]
         )
@@ -56,16 +57,18 @@ def store_schedule(ledger: Ledger, calendar: Calendar, rates: RateSchedule, from
         )
 
 
-def _rate_rows(db: sqlite3.Connection, rates: RateSchedule, from_ms: int) -> None:
-    """Every row from `from_ms` on takes the rate of its supply under the step in force."""
+def _rate_rows(db: sqlite3.Connection, rates: RateSchedule, from_ms: int, seq: int) -> None:
+    """Every row from `from_ms` on takes the rate of its supply under the step in force; a row
+    whose rate changes is stamped with the change number `seq`."""
     ends: list[int | None] = [*rates.boundaries[1:], None]
     for step, end in zip(rates.steps, ends, strict=True):
         if end is not None and end <= from_ms:
             continue
         for code, supply in enumerate(SUPPLIES):
             db.execute(
-                "UPDATE intervals SET rate = ? WHERE start_ms >= ? AND start_ms < ? AND supply = ?",
-                (str(step.per_kwh[supply]), max(step.from_ms, from_ms), end or 2**62, code),
+                "UPDATE intervals SET rate = ?1, seq = ?2"
+                " WHERE start_ms >= ?3 AND start_ms < ?4 AND supply = ?5 AND rate IS NOT ?1",
+                (str(step.per_kwh[supply]), seq, max(step.from_ms, from_ms), end or 2**62, code),
             )
 
 
@@ -85,19 +88,21 @@ def _replace_row(
     pieces: list[Interval],
     supply: int,
     rated_w: int,
+    seq: int,
 ) -> None:
     """A row cut in pieces: the first keeps its key, the others are new rows; the meter's open
     row, if it was this one, becomes the last piece."""
     first, *rest = pieces
     db.execute(
-        "UPDATE intervals SET end_ms = ?, energy_mj = ? WHERE meter_id = ? AND start_ms = ?",
-        (first.end_ms, first.energy_mj, meter_id, start),
+        "UPDATE intervals SET end_ms = ?, energy_mj = ?, seq = ?"
+        " WHERE meter_id = ? AND start_ms = ?",
+        (first.end_ms, first.energy_mj, seq, meter_id, start),
     )
     kind = 0 if first.reason is None else KIND_CODE[first.reason.value]
     db.executemany(
-        "INSERT INTO intervals (start_ms, meter_id, end_ms, kind, energy_mj, supply, rated_w)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(p.start_ms, meter_id, p.end_ms, kind, p.energy_mj, supply, rated_w) for p in rest],
+        "INSERT INTO intervals (start_ms, meter_id, end_ms, kind, energy_mj, supply, rated_w, seq)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(p.start_ms, meter_id, p.end_ms, kind, p.energy_mj, supply, rated_w, seq) for p in rest],
     )
     db.execute(
         "UPDATE meters SET open_row_ms = ? WHERE id = ? AND open_row_ms = ?",

@@ -135,6 +135,21 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (hour_ms, reason, meter)
     ) WITHOUT ROWID;
     """,
+    # 4: the time-series export. Each commit stamps the rows it writes or changes with the next
+    # change number (`seq`), so an exporter finds rows that grew after it last sent them; each
+    # output keeps its cursor here, in the same file, so a restored ledger and its cursor agree.
+    """
+    ALTER TABLE intervals ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX intervals_changed ON intervals (seq);
+    CREATE TABLE export_cursors (
+        target TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        start_ms INTEGER NOT NULL,
+        meter_id INTEGER NOT NULL,
+        caught_up_ms INTEGER,
+        liability_from_ms INTEGER
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

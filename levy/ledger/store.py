@@ -34,6 +34,10 @@ class LedgerError(RuntimeError):
     """The ledger cannot be used as asked (another site's, unreadable, inconsistent)."""
 
 
+class LedgerBusy(LedgerError):
+    """Another levy-monitor (a daemon, as a rule) holds the ledger as its writer."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoredMeter:
     """A meter as the ledger knows it: its latest configured attributes and its span."""
@@ -83,6 +87,12 @@ class ClosedPeriod:
     start_ms: int
     end_ms: int
     closed_at_ms: int
+
+
+def next_seq(db: sqlite3.Connection) -> int:
+    """The change number of a transaction that writes rows: above every row's, so an exporter
+    that has sent up to some change finds every row written or changed since."""
+    return db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM intervals").fetchone()[0]
 
 
 def encode_faults(faults: tuple[int, ...]) -> str | None:
@@ -193,7 +203,7 @@ class Ledger:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             lock.close()
-            raise LedgerError(
+            raise LedgerBusy(
                 f"ledger {path} is in use by another levy-monitor (a running daemon closes months "
                 "by itself; stop it first to replay or close by hand)"
             ) from None
@@ -361,12 +371,17 @@ class Ledger:
         with self.transaction() as db:
             if journal is not None:
                 self.set_meta(db, "journal", journal)
+            seq = next_seq(db) if changes.rows else 0
             db.executemany(
                 "INSERT INTO intervals (start_ms, meter_id, end_ms, kind, energy_mj, supply,"
-                " rated_w, rate) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (start_ms, meter_id)"
+                " rated_w, rate, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (start_ms, meter_id)"
                 " DO UPDATE SET end_ms = excluded.end_ms, kind = excluded.kind,"
                 " energy_mj = excluded.energy_mj, supply = excluded.supply,"
-                " rated_w = excluded.rated_w, rate = excluded.rate",
+                " rated_w = excluded.rated_w, rate = excluded.rate, seq = excluded.seq"
+                " WHERE (end_ms, kind, energy_mj, supply, rated_w, rate) IS NOT"
+                " (excluded.end_ms, excluded.kind, excluded.energy_mj, excluded.supply,"
+                " excluded.rated_w, excluded.rate)",
                 [
                     (
                         row.start_ms,
@@ -377,6 +392,7 @@ class Ledger:
                         SUPPLY_CODE[row.supply],
                         row.rated_w,
                         str(row.rate),
+                        seq,
                     )
                     for row in changes.rows.values()
                 ],

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from levy.cli import main
+from levy.ledger.changes import BEGINNING, pending_rows
 from levy.ledger.store import Ledger
 from tests.app.scenario import write_site
 from tests.app.test_scenario import OCTOBER
@@ -60,3 +61,11 @@ def test_the_first_writer_stores_the_schedule_and_rates_every_row(v1_site: Path)
         ("rig-4", 0, 1000, "2"),
     }
     assert db.execute("SELECT COUNT(*) FROM totals WHERE rate IS NULL").fetchone() == (0,)
+
+
+def test_an_upgraded_ledger_exports_every_row_from_the_beginning(v1_site: Path) -> None:
+    """Rows from before change numbers carry 0: a new cursor starts below them."""
+    with Ledger(v1_site.parent / "var" / "october-demo.sqlite") as ledger:
+        rows = ledger.db.execute("SELECT COUNT(*) FROM intervals").fetchone()[0]
+        assert rows > 0
+        assert pending_rows(ledger.db, BEGINNING) == rows

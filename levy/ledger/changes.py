@@ -1,0 +1,110 @@
+"""What the ledger tells an exporter: the rows written or changed after a cursor, and each
+output's cursor, kept in the ledger itself so a restored ledger and its cursor always agree.
+
+Every commit stamps the rows it writes with one change number (`seq`, see `store.next_seq`); rows
+are read in (seq, start, meter) order, so a cursor is a position in that order and a row that grew
+after it was sent comes round again with its new number."""
+
+import sqlite3
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from levy.core.engine import Row
+from levy.ledger.store import KINDS, SUPPLIES, LedgerError
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Cursor:
+    seq: int
+    start_ms: int
+    meter_id: int
+
+
+BEGINNING = Cursor(-1, 0, 0)
+"""Before every row, those of a ledger older than change numbers (seq 0) included."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedRow:
+    cursor: Cursor
+    row: Row
+
+
+@dataclass(frozen=True, slots=True)
+class ExportMark:
+    """An output's progress: its cursor, when it last had nothing left to send (wall clock),
+    and the earliest row start sent since its liabilities were last written (None: none)."""
+
+    cursor: Cursor = BEGINNING
+    caught_up_ms: int | None = None
+    liability_from_ms: int | None = None
+
+
+_CHANGED = (
+    "SELECT i.seq, i.start_ms, i.meter_id, m.name, i.end_ms, i.kind, i.energy_mj, i.supply,"
+    " i.rated_w, i.rate FROM intervals i JOIN meters m ON m.id = i.meter_id"
+    " WHERE (i.seq, i.start_ms, i.meter_id) > (?, ?, ?)"
+    " ORDER BY i.seq, i.start_ms, i.meter_id LIMIT ?"
+)
+
+
+def changed_rows(db: sqlite3.Connection, after: Cursor, limit: int) -> list[ChangedRow]:
+    """Up to `limit` rows after `after`, in cursor order. Every row has its rate: a writer
+    rates a schema-1 ledger's rows when it opens it, and only writers export."""
+    rows = db.execute(_CHANGED, (after.seq, after.start_ms, after.meter_id, limit)).fetchall()
+    return [
+        ChangedRow(
+            Cursor(seq, start, meter_id),
+            Row(name, start, end, KINDS[kind], energy, SUPPLIES[supply], rated_w, Decimal(rate)),
+        )
+        for seq, start, meter_id, name, end, kind, energy, supply, rated_w, rate in rows
+    ]
+
+
+def pending_rows(db: sqlite3.Connection, after: Cursor) -> int:
+    query = "SELECT COUNT(*) FROM intervals WHERE (seq, start_ms, meter_id) > (?, ?, ?)"
+    return db.execute(query, (after.seq, after.start_ms, after.meter_id)).fetchone()[0]
+
+
+class ExportMarks:
+    """The outputs' marks, on a connection of their own: the exporter writes them beside the
+    engine's writer (WAL keeps both apart; each write is one short transaction)."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self.db = sqlite3.connect(
+                path, isolation_level=None, timeout=30, check_same_thread=False
+            )
+            self.db.execute("PRAGMA synchronous = FULL")
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"ledger {path} cannot be read: {exc}") from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    def read(self, target: str) -> ExportMark:
+        row = self.db.execute(
+            "SELECT seq, start_ms, meter_id, caught_up_ms, liability_from_ms FROM export_cursors"
+            " WHERE target = ?",
+            (target,),
+        ).fetchone()
+        if row is None:
+            return ExportMark()
+        return ExportMark(Cursor(*row[:3]), row[3], row[4])
+
+    def save(self, target: str, mark: ExportMark) -> None:
+        cursor = mark.cursor
+        self.db.execute(
+            "INSERT OR REPLACE INTO export_cursors"
+            " (target, seq, start_ms, meter_id, caught_up_ms, liability_from_ms)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                target,
+                cursor.seq,
+                cursor.start_ms,
+                cursor.meter_id,
+                mark.caught_up_ms,
+                mark.liability_from_ms,
+            ),
+        )
