@@ -1,5 +1,6 @@
 """The `levy-monitor` command line. Exit status: 0 success, 2 the user's mistake (one plain
-message, no traceback), 1 an internal error."""
+message, no traceback), 3 a database that could not be reached (try again), 1 an internal
+error."""
 
 import argparse
 import logging
@@ -17,13 +18,17 @@ from levy.app.errors import UsageError
 from levy.app.record import apply_rates, check_meters, check_record
 from levy.app.replay import replay
 from levy.app.site import Site
+from levy.app.worker import wall_clock_ms
 from levy.config import ConfigError, load_config
 from levy.core.calendar import parse_period
 from levy.core.engine import FrozenPeriodError
 from levy.core.localtime import unique_local_ms
 from levy.core.units import datetime_to_ms
+from levy.export.exporter import Exporter
+from levy.export.influx import InfluxOutput
+from levy.export.output import WriteFailure
 from levy.ledger.schema import LedgerVersionError
-from levy.ledger.store import Ledger, LedgerError
+from levy.ledger.store import Ledger, LedgerBusy, LedgerError
 from levy.report.figures import build_figures
 from levy.report.render import render_csv, render_json, render_table, to_document
 
@@ -33,6 +38,8 @@ FILE_MODE_MASK = 0o027
 """Ledger, archive and their companions are created 0640 / 0750: billing evidence is not for
 every account on the host."""
 
+EXIT_UNAVAILABLE = 3
+"""A database that could not be reached or did not answer: try again later."""
 USER_ERRORS = (UsageError, ConfigError, LedgerError, LedgerVersionError, FrozenPeriodError)
 
 
@@ -136,6 +143,38 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    site = load_site(args)
+    if site.config.influx is None:
+        raise UsageError("the configuration has no [influx] section: there is nowhere to export to")
+    try:
+        ledger = open_ledger(site, must_exist=True)
+    except LedgerBusy:
+        print(
+            f"levy-monitor: a daemon is running on ledger {site.config.ledger.path}: it exports "
+            f"by itself every {site.config.influx.interval_s} s (see /healthz), nothing to do",
+            file=sys.stderr,
+        )
+        return 0
+    with ledger:
+        site.open_engine(ledger, None)
+        exporter = Exporter(site, InfluxOutput(site.config.influx), wall_clock_ms)
+        try:
+            if args.all:
+                exporter.rewind()
+            done = exporter.catch_up(wall_clock_ms(), at_ledger_clock=True)
+        except WriteFailure as failure:
+            if failure.refused:
+                print(f"levy-monitor: {failure}: check [influx] and the token", file=sys.stderr)
+                return 2
+            print(f"levy-monitor: {failure}; the cursor stays: run export again", file=sys.stderr)
+            return EXIT_UNAVAILABLE
+        finally:
+            exporter.close()
+    print(f"sent {done.rows} ledger rows and the current liabilities to {exporter.output.target}")
+    return 0
+
+
 def apply_pending_rates(site: Site) -> None:
     """A `[[rates]]` change that only touches open months applies to them: `report` re-rates
     them itself unless a daemon holds the ledger (it applies the change when restarted)."""
@@ -188,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = add("report", cmd_report, "the filing figures of a month or a quarter")
     sub.add_argument("--period", required=True, help="YYYY-MM or YYYY-Qn")
     sub.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    sub = add("export", cmd_export, "catch the ledger up into InfluxDB ([influx])")
+    sub.add_argument(
+        "--all", action="store_true", help="send every row again (a new or restored bucket)"
+    )
     return parser
 
 

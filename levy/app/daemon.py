@@ -5,7 +5,8 @@ import logging
 import queue
 import signal
 import threading
-from datetime import UTC
+from datetime import UTC, datetime
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -19,15 +20,19 @@ from collector.mqtt import (
 )
 from collector.router import Router
 from levy.app.errors import UsageError
-from levy.app.health import HealthServer, Metrics
+from levy.app.health import DEGRADED, HealthServer, Metrics, Status
 from levy.app.journal import START, decode_position
 from levy.app.retention import closed_long_enough
 from levy.app.site import Site
 from levy.app.worker import Tick, Worker, wall_clock_ms
 from levy.config import SiteConfig
+from levy.export.exporter import Exporter
+from levy.export.influx import InfluxOutput
 from levy.ledger.store import Ledger
 
 log = logging.getLogger("levy.daemon")
+logging.getLogger("apscheduler").setLevel(logging.WARNING)
+"""Its INFO lines (every job run) would drown the daemon's own."""
 
 
 def broker_settings(config: SiteConfig) -> BrokerSettings:
@@ -65,6 +70,34 @@ def schedule(
     scheduler.add_job(post, "interval", ["close"], seconds=config.daemon.sweep_interval_s)
     scheduler.add_job(post, "cron", ["rotate"], minute=1)
     return scheduler
+
+
+def schedule_export(scheduler: BackgroundScheduler, exporter: Exporter, interval_s: int) -> None:
+    """In the scheduler's own thread, never the worker's: a slow or absent database does not
+    hold up a reading."""
+    scheduler.add_job(
+        exporter.tick,
+        "interval",
+        seconds=interval_s,
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+    )
+
+
+def with_export(status: Status, exporter: Exporter | None) -> Status:
+    """The worker's health, with the export's state and its failure among the degradations."""
+    if exporter is None:
+        return status
+
+    def combined() -> tuple[bool, dict[str, Any]]:
+        healthy, details = status()
+        problems, details["export"] = exporter.health()
+        if problems:
+            details[DEGRADED] = [*details.get(DEGRADED, []), *problems]
+        return healthy, details
+
+    return combined
 
 
 def refuse_a_lost_ledger(config: SiteConfig) -> None:
@@ -108,16 +141,21 @@ def run_daemon(site: Site) -> int:
     router = Router(config.meters, config.zone, config.daemon.max_payload_bytes)
     worker = Worker(site, ledger, engine, router, archive, source, inbox, metrics, stopping)
     worker.go_blind(max(ledger.clock_ms, ledger.accounting_start_ms or 0), wall_clock_ms())
+    exporter = None
+    if config.influx is not None:
+        output = InfluxOutput(config.influx)
+        exporter = Exporter(site, output, wall_clock_ms, worker.availability.copy, metrics)
     health = None
     if config.daemon.health_port:
-        health = HealthServer(
-            config.daemon.health_host, config.daemon.health_port, metrics, worker.health
-        )
+        status = with_export(worker.health, exporter)
+        health = HealthServer(config.daemon.health_host, config.daemon.health_port, metrics, status)
     try:
         source.start()
     except FatalConnectionError as exc:
         raise UsageError(str(exc)) from exc
     scheduler = schedule(inbox, config)
+    if exporter is not None and config.influx is not None:
+        schedule_export(scheduler, exporter, config.influx.interval_s)
     scheduler.start()
     if health is not None:
         health.start()
@@ -126,6 +164,8 @@ def run_daemon(site: Site) -> int:
         worker.run()
     finally:
         scheduler.shutdown(wait=False)
+        if exporter is not None:
+            exporter.close()
         source.stop()
         if health is not None:
             health.stop()

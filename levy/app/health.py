@@ -90,6 +90,17 @@ class Metrics:
             ["supply"],
             registry=r,
         )
+        self.export_lag = Gauge(
+            "levy_export_lag_seconds",
+            "how long the time-series export has been behind the ledger (0: caught up)",
+            registry=r,
+        )
+        self.export_errors = Counter(
+            "levy_export_errors", "failed export attempts, by reason", ["reason"], registry=r
+        )
+        self.export_rows = Counter(
+            "levy_export_rows", "ledger rows sent to the time-series database", registry=r
+        )
         self.health_refused = Counter(
             "levy_health_connections_refused",
             "connections to the health port closed unanswered: idle too long, too many "

@@ -20,6 +20,7 @@ from levy.app.site import Site
 from levy.core.calendar import parse_period
 from levy.core.engine import Engine
 from levy.core.model import Availability, Supply
+from levy.core.status import meter_status
 from levy.core.units import MJ_PER_KWH
 from levy.ledger.store import Ledger
 from levy.report.figures import build_figures
@@ -188,20 +189,12 @@ class Worker:
             self.show_meters(self.clock())
 
     def meter_statuses(self, now_ms: int) -> Counter[str]:
-        """online, offline, fault or silent (no valid reading within stale_after_s), per meter."""
-        statuses: Counter[str] = Counter()
+        """Meters by status (online, offline, fault or silent)."""
         stale = self.site.rules.stale_after_ms
-        for meter, state in self.engine.states.items():
-            reported = self.availability.get(meter)
-            if state.faulty_at(now_ms) or reported is Availability.FAULT:
-                statuses["fault"] += 1
-            elif reported is Availability.OFFLINE:
-                statuses["offline"] += 1
-            elif state.baseline is None or now_ms - state.baseline.t_ms > stale:
-                statuses["silent"] += 1
-            else:
-                statuses["online"] += 1
-        return statuses
+        return Counter(
+            meter_status(state, self.availability.get(meter), now_ms, stale).value
+            for meter, state in self.engine.states.items()
+        )
 
     def health(self) -> tuple[bool, dict[str, object]]:
         """Healthy while connected to the broker; the details say what an operator looks at."""

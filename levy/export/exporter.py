@@ -1,0 +1,289 @@
+"""The exporter: sends what the ledger committed after the output's cursor, then the
+liabilities of the periods those rows fall in and the meters' states, and moves the cursor only
+once the output has accepted a batch. It reads the ledger on connections of its own and never
+touches the engine, so the daemon runs it on its own schedule, off the ingest path, and an
+outage of any length costs neither data nor memory: the ledger is the buffer."""
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from influxdb_client import Point
+
+from levy.app.health import Metrics
+from levy.app.site import Site
+from levy.core.calendar import Period, parse_period
+from levy.core.model import Availability
+from levy.core.status import meter_status
+from levy.core.units import MS_PER_S
+from levy.export.output import Output, WriteFailure
+from levy.export.points import export_point, interval_point, liability_points, meter_point
+from levy.ledger.changes import ExportMark, ExportMarks, changed_rows, pending_rows
+from levy.ledger.store import Ledger
+from levy.report.figures import build_figures
+from levy.report.render import to_document
+
+log = logging.getLogger("levy.export")
+
+BATCH_ROWS = 5000
+"""Rows per write: a few hundred kB of line protocol, gzipped to a few tens."""
+
+ROWS_PER_PASS = 50 * BATCH_ROWS
+"""A daemon's pass stops after this many rows to write its liabilities and heartbeat, so a long
+catch-up shows its progress; the next pass goes on from the cursor."""
+
+SLOWEST_RETRY_INTERVALS = 30
+"""Between attempts while the database refuses (a bad token, a missing bucket), and the longest
+wait after repeated failures to reach it, in export intervals (5 minutes at the default 10 s)."""
+
+
+@dataclass(frozen=True)
+class Pass:
+    rows: int
+    """Rows sent in this pass."""
+    pending: int
+    """Rows still to send after it (0: caught up)."""
+
+
+@dataclass(frozen=True)
+class ExportState:
+    """What /healthz shows of the export; replaced whole, so a reader sees one consistent state."""
+
+    failure: WriteFailure | None = None
+    failing_since_ms: int | None = None
+    next_try_ms: int = 0
+    wait_ms: int = 0
+    caught_up_ms: int | None = None
+    pending: int = 0
+
+
+class Exporter:
+    def __init__(
+        self,
+        site: Site,
+        output: Output,
+        clock: Callable[[], int],
+        reported: Callable[[], Mapping[str, Availability]] = dict,
+        metrics: Metrics | None = None,
+    ) -> None:
+        """`clock` is the wall clock; `reported` the devices' own availability, where known."""
+        self.site = site
+        self.output = output
+        self.clock = clock
+        self.reported = reported
+        self.metrics = metrics
+        self.started_ms = clock()
+        config = site.config.influx
+        assert config is not None, "an exporter needs [influx]"
+        self.interval_ms = config.interval_s * MS_PER_S
+        self.meter_interval_ms = config.meter_interval_s * MS_PER_S
+        self.path: Path = site.config.ledger.path
+        self.ledger: Ledger | None = None
+        self.marks: ExportMarks | None = None
+        self.meter_slot: int | None = None
+        self.state = ExportState()
+        self.busy = threading.Lock()
+        self.stopping = threading.Event()
+
+    def open(self) -> None:
+        if self.ledger is None:
+            self.ledger = Ledger(self.path, writer=False)
+            self.marks = ExportMarks(self.path)
+            caught_up = self.marks.read(self.output.target).caught_up_ms
+            self.state = replace(self.state, caught_up_ms=caught_up)
+
+    def close(self, wait_s: float = 5.0) -> None:
+        """Stops between batches; a write still running after `wait_s` is abandoned (its batch
+        is sent again by the next start, and overwrites itself)."""
+        self.stopping.set()
+        if self.busy.acquire(timeout=wait_s):
+            try:
+                if self.ledger is not None and self.marks is not None:
+                    self.ledger.close()
+                    self.marks.close()
+                self.output.close()
+            finally:
+                self.busy.release()
+
+    def rewind(self) -> None:
+        """Send everything again (a new bucket, a database restored from an old backup)."""
+        self.open()
+        assert self.marks is not None
+        self.marks.save(self.output.target, ExportMark())
+
+    def catch_up(self, now_ms: int, at_ledger_clock: bool, max_rows: int | None = None) -> Pass:
+        """Rows after the cursor, then the liabilities of every period they fell in (and of the
+        ledger clock's month and quarter), then the meters. Meter states are sampled at `now_ms`,
+        or at the ledger clock for a ledger caught up by hand. Raises WriteFailure."""
+        self.open()
+        assert self.ledger is not None and self.marks is not None
+        target = self.output.target
+        mark = self.marks.read(target)
+        sent = 0
+        while not self.stopping.is_set() and (max_rows is None or sent < max_rows):
+            rows = changed_rows(self.ledger.db, mark.cursor, BATCH_ROWS)
+            if not rows:
+                break
+            self.output.write(
+                [interval_point(self.site.id, changed.row).to_line_protocol() for changed in rows]
+            )
+            earliest = min(changed.row.start_ms for changed in rows)
+            if mark.liability_from_ms is not None:
+                earliest = min(earliest, mark.liability_from_ms)
+            mark = replace(mark, cursor=rows[-1].cursor, liability_from_ms=earliest)
+            self.marks.save(target, mark)
+            sent += len(rows)
+        pending = pending_rows(self.ledger.db, mark.cursor)
+        clock_ms = max(self.ledger.clock_ms, self.ledger.accounting_start_ms or 0)
+        self.write(self.liabilities(mark.liability_from_ms, clock_ms))
+        if pending == 0:
+            mark = replace(mark, caught_up_ms=self.clock())
+        self.marks.save(target, replace(mark, liability_from_ms=None))
+        self.write_meters(clock_ms if at_ledger_clock else now_ms, at_ledger_clock)
+        return Pass(sent, pending)
+
+    def write(self, points: list[Point]) -> None:
+        for start in range(0, len(points), BATCH_ROWS):
+            self.output.write([p.to_line_protocol() for p in points[start : start + BATCH_ROWS]])
+
+    def liabilities(self, from_ms: int | None, clock_ms: int) -> list[Point]:
+        assert self.ledger is not None
+        calendar = self.site.calendar
+        points: list[Point] = []
+        for period in self.periods(
+            clock_ms if from_ms is None else min(from_ms, clock_ms), clock_ms
+        ):
+            figures = build_figures(self.ledger, self.site.id, calendar, self.site.rates, period)
+            points += liability_points(figures, to_document(figures, calendar), clock_ms)
+        return points
+
+    def periods(self, from_ms: int, to_ms: int) -> Iterator[Period]:
+        """Every month from the one holding `from_ms` to the one holding `to_ms`, and the
+        quarters they are in."""
+        calendar = self.site.calendar
+        quarters: list[str] = []
+        start = calendar.month_start(from_ms)
+        while start <= to_ms:
+            month = parse_period(calendar.month_label(start))
+            yield month
+            quarter = f"{month.year}-Q{(month.first_month + 2) // 3}"
+            if quarter not in quarters:
+                quarters.append(quarter)
+            start = calendar.period_bounds(month)[1]
+        for quarter in quarters:
+            yield parse_period(quarter)
+
+    def write_meters(self, at_ms: int, always: bool) -> None:
+        """At most one point per meter per meter_interval_s, at the start of its slot (a slot
+        written twice overwrites itself); a ledger caught up by hand is sampled at its clock."""
+        assert self.ledger is not None
+        slot = at_ms // self.meter_interval_ms
+        if not always and slot == self.meter_slot:
+            return
+        time_ms = at_ms if always else slot * self.meter_interval_ms
+        states, open_rows = self.ledger.states()
+        meters = self.ledger.meters()
+        reported = self.reported()
+        stale = self.site.rules.stale_after_ms
+        points = [
+            meter_point(
+                self.site.id,
+                name,
+                meters[name].supply,
+                meter_status(state, reported.get(name), time_ms, stale),
+                state,
+                open_rows.get(name),
+                time_ms,
+            )
+            for name, state in states.items()
+            if meters[name].active_in(time_ms, time_ms + 1)
+        ]
+        self.write(points)
+        self.meter_slot = slot
+
+    def tick(self) -> None:
+        """One scheduled pass, unless the last failure asked to wait; failures are logged once
+        per change of state and counted; the heartbeat follows a pass that worked."""
+        if not self.busy.acquire(blocking=False):
+            return
+        try:
+            now = self.clock()
+            if now >= self.state.next_try_ms and not self.stopping.is_set():
+                self.attempt(now)
+            if self.metrics is not None:
+                self.metrics.export_lag.set(self.lag_s(self.clock()))
+        finally:
+            self.busy.release()
+
+    def attempt(self, now: int) -> None:
+        try:
+            done = self.catch_up(now, at_ledger_clock=False, max_rows=ROWS_PER_PASS)
+            lag = 0.0 if done.pending == 0 else self.lag_s(now, behind=True)
+            self.write([export_point(self.site.id, lag, done.pending, now)])
+        except WriteFailure as failure:
+            self.failed(failure, now)
+        except sqlite3.Error as exc:
+            self.failed(WriteFailure("ledger", f"the ledger cannot be read: {exc}"), now)
+        else:
+            self.worked(done, now)
+
+    def worked(self, done: Pass, now: int) -> None:
+        state = self.state
+        if state.failure is not None:
+            log.warning(
+                "export to %s works again after %d s (%s)",
+                self.output.target,
+                (now - (state.failing_since_ms or now)) // MS_PER_S,
+                state.failure.reason,
+            )
+        if self.metrics is not None:
+            self.metrics.export_rows.inc(done.rows)
+        caught_up = now if done.pending == 0 else state.caught_up_ms
+        self.state = ExportState(caught_up_ms=caught_up, pending=done.pending)
+
+    def failed(self, failure: WriteFailure, now: int) -> None:
+        state = self.state
+        if state.failure is None or state.failure.reason != failure.reason:
+            log.error("export to %s failed: %s; retrying", self.output.target, failure)
+        if self.metrics is not None:
+            self.metrics.export_errors.labels(failure.reason).inc()
+        slowest = SLOWEST_RETRY_INTERVALS * self.interval_ms
+        if failure.refused:
+            wait = slowest
+        else:
+            wait = min(slowest, max(self.interval_ms, 2 * state.wait_ms))
+        self.state = replace(
+            state,
+            failure=failure,
+            failing_since_ms=state.failing_since_ms if state.failure else now,
+            next_try_ms=now + wait,
+            wait_ms=wait,
+        )
+
+    def lag_s(self, now: int, behind: bool = False) -> float:
+        """0 while caught up; else how long since the export last had nothing left to send (or
+        since the daemon started, if it never had)."""
+        state = self.state
+        if not behind and state.failure is None and state.pending == 0:
+            return 0.0
+        return max(0, now - (state.caught_up_ms or self.started_ms)) / MS_PER_S
+
+    def health(self) -> tuple[list[str], dict[str, object]]:
+        """(problems for /healthz's degraded list, the export's details)."""
+        state = self.state
+        now = self.clock()
+        details: dict[str, object] = {
+            "target": self.output.target,
+            "status": "ok" if state.failure is None else "failing",
+            "lag_s": self.lag_s(now),
+            "pending_rows": state.pending,
+        }
+        if state.failure is None:
+            return [], details
+        details["reason"] = state.failure.reason
+        details["since"] = self.site.calendar.iso(state.failing_since_ms or now)
+        problem = f"export to {self.output.target} failing: {state.failure}"
+        return [problem], details
