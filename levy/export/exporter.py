@@ -117,7 +117,8 @@ class Exporter:
     def catch_up(self, now_ms: int, at_ledger_clock: bool, max_rows: int | None = None) -> Pass:
         """Rows after the cursor, then the liabilities of every period they fell in (and of the
         ledger clock's month and quarter), then the meters. Meter states are sampled at `now_ms`,
-        or at the ledger clock for a ledger caught up by hand. Raises WriteFailure."""
+        or at the ledger clock's last millisecond for a ledger caught up by hand. Raises
+        WriteFailure."""
         self.open()
         assert self.ledger is not None and self.marks is not None
         target = self.output.target
@@ -137,27 +138,36 @@ class Exporter:
             self.marks.save(target, mark)
             sent += len(rows)
         pending = pending_rows(self.ledger.db, mark.cursor)
-        clock_ms = max(self.ledger.clock_ms, self.ledger.accounting_start_ms or 0)
-        self.write(self.liabilities(mark.liability_from_ms, clock_ms))
+        last_ms = self.last_accounted_ms()
+        self.write(self.liabilities(mark.liability_from_ms, last_ms))
         if pending == 0:
             mark = replace(mark, caught_up_ms=self.clock())
         self.marks.save(target, replace(mark, liability_from_ms=None))
-        self.write_meters(clock_ms if at_ledger_clock else now_ms, at_ledger_clock)
+        self.write_meters(last_ms if at_ledger_clock else now_ms, at_ledger_clock)
         return Pass(sent, pending)
+
+    def last_accounted_ms(self) -> int:
+        """The ledger clock's last accounted millisecond (the clock itself is the first one not
+        accounted yet): a ledger swept to November's first instant has finished October and
+        begun nothing of November."""
+        assert self.ledger is not None
+        start = self.ledger.accounting_start_ms or 0
+        return max(self.ledger.clock_ms - 1, start)
 
     def write(self, points: list[Point]) -> None:
         for start in range(0, len(points), BATCH_ROWS):
             self.output.write([p.to_line_protocol() for p in points[start : start + BATCH_ROWS]])
 
-    def liabilities(self, from_ms: int | None, clock_ms: int) -> list[Point]:
+    def liabilities(self, from_ms: int | None, last_ms: int) -> list[Point]:
+        """The periods from the one holding `from_ms` (the earliest row sent) to the one holding
+        `last_ms`, each as it stands at `last_ms`."""
         assert self.ledger is not None
         calendar = self.site.calendar
         points: list[Point] = []
-        for period in self.periods(
-            clock_ms if from_ms is None else min(from_ms, clock_ms), clock_ms
-        ):
+        first_ms = last_ms if from_ms is None else min(from_ms, last_ms)
+        for period in self.periods(first_ms, last_ms):
             figures = build_figures(self.ledger, self.site.id, calendar, self.site.rates, period)
-            points += liability_points(figures, to_document(figures, calendar), clock_ms)
+            points += liability_points(figures, to_document(figures, calendar), last_ms)
         return points
 
     def periods(self, from_ms: int, to_ms: int) -> Iterator[Period]:

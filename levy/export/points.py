@@ -44,7 +44,8 @@ def interval_point(site: str, row: Row) -> Point:
 
 def liability_points(figures: PeriodFigures, document: dict[str, Any], at_ms: int) -> list[Point]:
     """A period so far, per supply and for the site, from the report's own document (`document`
-    is `render.to_document(figures)`), so the figures equal the report's as printed."""
+    is `render.to_document(figures)`), so the figures equal the report's as printed; `at_ms` is
+    the last millisecond accounted, and a finished period's point sits at its own last one."""
     time_ms = min(at_ms, figures.end_ms - 1)
     sections = {**document["by_supply"], ALL_SUPPLIES: document["totals"]}
     points = []
