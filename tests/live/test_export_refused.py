@@ -25,13 +25,10 @@ def test_a_refusing_database_is_reported_once_and_stops_nothing(tmp_path: Path) 
     publisher = Publisher(broker.port)
     try:
         wait_until(lambda: daemon.health()["export"]["status"] == "failing", what="the refusal")
-        now = time.time_ns() // 1_000_000
+        start = time.time_ns() // 1_000_000 - 3000
         for step in range(3):
-            publisher.native("t/rig-0", now + step, f"1000.{step}")
-        wait_until(
-            lambda: "levy_readings_accepted_total 3.0" in daemon.metrics(),
-            what="the readings accounted",
-        )
+            publisher.native("t/rig-0", start + 1000 * step, f"1000.00{step}")
+        wait_until(lambda: accepted(daemon) == 3, what="the readings accounted")
         state = daemon.health()
         metrics = daemon.metrics()
     finally:
@@ -47,3 +44,7 @@ def test_a_refusing_database_is_reported_once_and_stops_nothing(tmp_path: Path) 
     assert daemon.output().count("failed: InfluxDB answered HTTP 401") == 1
     assert proxy.writes == 0
 
+
+def accepted(daemon: Daemon) -> float:
+    lines = daemon.metrics().splitlines()
+    return float(next(x for x in lines if x.startswith("levy_readings_accepted_total")).split()[1])
