@@ -1,0 +1,54 @@
+"""`levy-monitor report`: the filing figures of a month or a quarter."""
+
+import argparse
+import logging
+import sys
+
+from levy.app.errors import UsageError
+from levy.app.record import apply_rates, check_record
+from levy.app.site import Site
+from levy.cli.common import load_site, open_ledger
+from levy.core.calendar import parse_period
+from levy.ledger.store import Ledger, LedgerError
+from levy.report.figures import build_figures
+from levy.report.render import render_csv, render_json, render_table, to_document
+
+log = logging.getLogger("levy")
+
+HELP = "the filing figures of a month or a quarter"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--period", required=True, help="YYYY-MM or YYYY-Qn")
+    parser.add_argument("--format", choices=["table", "json", "csv"], default="table")
+
+
+def run(args: argparse.Namespace) -> int:
+    site = load_site(args)
+    try:
+        period = parse_period(args.period)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    with open_ledger(site, must_exist=True, writer=False) as ledger:
+        if check_record(site, ledger) is not None:
+            apply_pending_rates(site)
+        figures = build_figures(ledger, site.id, site.calendar, site.rates, period)
+    document = to_document(figures, site.calendar)
+    render = {"json": render_json, "csv": render_csv, "table": render_table}[args.format]
+    sys.stdout.write(render(document))
+    return 0
+
+
+def apply_pending_rates(site: Site) -> None:
+    """A `[[rates]]` change that only touches open months applies to them: `report` re-rates
+    them itself unless a daemon holds the ledger (it applies the change when restarted)."""
+    try:
+        writer = Ledger(site.config.ledger.path)
+    except LedgerError:
+        log.warning(
+            "[[rates]] differs from the ledger's schedule; the running daemon applies it to the "
+            "open months when restarted, and this report shows the ledger's rates"
+        )
+        return
+    with writer:
+        apply_rates(site, writer)

@@ -1,0 +1,16 @@
+"""`levy-monitor run`: the daemon."""
+
+import argparse
+
+from levy.app.daemon import run_daemon
+from levy.cli.common import load_site
+
+HELP = "the daemon: MQTT in, ledger, InfluxDB out, scheduled sweep and close"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """No arguments but the common ones."""
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_daemon(load_site(args))
