@@ -44,6 +44,28 @@ def too_early(site: Site, engine: Engine, month: str, now_ms: int) -> UsageError
     )
 
 
+def accounted_months(site: Site, ledger: Ledger, label: str) -> list[str]:
+    """The months of a period that end after the ledger's accounting start: a month before it
+    has nothing to close. A period with none, or a label that names no period, is refused."""
+    try:
+        period = parse_period(label)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    start_ms = ledger.accounting_start_ms
+    months = [
+        month
+        for month in period.month_labels()
+        if start_ms is None or site.calendar.period_bounds(parse_period(month))[1] > start_ms
+    ]
+    if not months:
+        assert start_ms is not None
+        raise UsageError(
+            f"period {label} ends before the ledger's accounting start "
+            f"{site.calendar.iso(start_ms)}: nothing is accounted in it, so nothing to close"
+        )
+    return months
+
+
 def close_period(
     site: Site,
     ledger: Ledger,
@@ -52,11 +74,12 @@ def close_period(
     now_ms: int,
     journal: str | None = None,
 ) -> list[str]:
-    """Close a month, or each month of a quarter, at engine time `now_ms`; returns the months
-    closed by this call. Too early is refused with the time from which it will succeed."""
+    """Close a month, or each month of a quarter after the accounting start, at engine time
+    `now_ms`; returns the months closed by this call. Too early is refused with the time from
+    which it will succeed."""
     closed_now = []
     already = ledger.closed_periods()
-    for month in parse_period(label).month_labels():
+    for month in accounted_months(site, ledger, label):
         if month in already:
             continue
         start, end = site.calendar.period_bounds(parse_period(month))

@@ -158,8 +158,10 @@ class Worker:
         this_month = parse_period(calendar.month_label(now_ms))
         start, _ = calendar.period_bounds(this_month)
         previous = calendar.month_label(start - 1)
-        if previous in self.ledger.closed_periods() or not closable(
-            self.site, self.engine, previous, now_ms
+        if (
+            start <= (self.ledger.accounting_start_ms or 0)
+            or previous in self.ledger.closed_periods()
+            or not closable(self.site, self.engine, previous, now_ms)
         ):
             return
         position = self.archive.append([(now_ms, CLOSE, previous.encode())])

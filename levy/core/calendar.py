@@ -43,11 +43,17 @@ class Period:
         return [f"{self.year}-{month:02d}" for month in months]
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+"""The years a period may name: those a payload time may carry (2000 to 2100)."""
+
+
 def parse_period(text: str) -> Period:
     match = PERIOD_PATTERN.match(text.strip())
     if not match:
         raise ValueError(f"period {text!r} is neither YYYY-MM nor YYYY-Qn")
     year = int(match.group(1))
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"period {text!r} is out of range: years {FIRST_YEAR} to {LAST_YEAR}")
     if match.group(2):
         return Period(text.strip(), year, int(match.group(2)), 1)
     quarter = int(match.group(3))
