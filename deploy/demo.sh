@@ -11,6 +11,8 @@ DEMO_SECONDS=${DEMO_SECONDS:-120}
 PY=${PYTHON:-python3}
 MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 [ -x "$MOSQUITTO" ] || { echo "demo: mosquitto is not installed (apt-get install mosquitto)" >&2; exit 2; }
+"$PY" -c "import levy.cli" 2>/dev/null \
+    || { echo "demo: $PY cannot import levy-monitor: run $PY -m pip install -e . first (or set PYTHON)" >&2; exit 2; }
 
 mkdir -p "$DEMO_DIR"
 DEMO_DIR=$(cd "$DEMO_DIR" && pwd)
@@ -90,9 +92,13 @@ stop() {
     [ -n "${DAEMON:-}" ] && kill -TERM "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null || true
     [ -n "${BROKER:-}" ] && kill -TERM "$BROKER" 2>/dev/null && wait "$BROKER" 2>/dev/null || true
     echo
-    echo "demo stopped; the ledger stays in $DEMO_DIR:"
-    echo "  $PY -m levy report -c $DEMO_DIR/site.toml --period $(TZ=Asia/Almaty date +%Y-%m)"
-    echo "  $PY -m levy replay -c <a copy with another ledger path> -i $DEMO_DIR/var/archive/demo"
+    if [ -f "$DEMO_DIR/var/demo.sqlite" ]; then
+        echo "demo stopped; the ledger stays in $DEMO_DIR:"
+        echo "  $PY -m levy report -c $DEMO_DIR/site.toml --period $(TZ=Asia/Almaty date +%Y-%m)"
+        echo "  $PY -m levy replay -c <a copy with another ledger path> -i $DEMO_DIR/var/archive/demo"
+    else
+        echo "demo stopped before the daemon made its ledger: see $DEMO_DIR/daemon.log" >&2
+    fi
 }
 trap stop EXIT INT TERM
 

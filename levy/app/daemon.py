@@ -2,6 +2,7 @@
 the scheduler and the health endpoint, and takes them down in order on SIGTERM or SIGINT."""
 
 import logging
+import os
 import queue
 import signal
 import threading
@@ -103,7 +104,7 @@ def with_export(status: Status, exporter: Exporter | None) -> Status:
 def refuse_a_lost_ledger(config: SiteConfig) -> None:
     """A missing ledger beside an archive that holds a journal was lost, not never made:
     starting afresh would deem everything since the accounting start."""
-    if config.ledger.path.exists():
+    if config.ledger.path.exists() or not config.archive.dir.exists():
         return
     with RawArchive(config.archive.dir, retention_days=0) as existing:
         if existing.files():
@@ -114,12 +115,56 @@ def refuse_a_lost_ledger(config: SiteConfig) -> None:
             )
 
 
+def claim_health_port(config: SiteConfig, metrics: Metrics) -> HealthServer | None:
+    """Bound before anything is created, so a port in use stops the daemon with one line and
+    leaves no ledger behind (and exit 2 stops systemd restarting it in vain)."""
+    host, port = config.daemon.health_host, config.daemon.health_port
+    if not port:
+        return None
+    try:
+        return HealthServer(host, port, metrics, starting)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise UsageError(
+            f"the health port {host}:{port} cannot be used ({reason}): another "
+            "levy-monitor may be running; set [daemon] health_port to a free port (0 turns it off)"
+        ) from None
+
+
+def starting() -> tuple[bool, dict[str, Any]]:
+    return False, {"starting": True}
+
+
 def run_daemon(site: Site) -> int:
     config = site.config
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
     refuse_a_lost_ledger(config)
+    settings = broker_settings(config)
+    output = None if config.influx is None else InfluxOutput(config.influx)
+    metrics = Metrics()
+    health = claim_health_port(config, metrics)
+    if health is not None:
+        health.start()
+    try:
+        return run_site(site, settings, output, metrics, health, stopping)
+    finally:
+        if health is not None:
+            health.stop()
+
+
+def run_site(
+    site: Site,
+    settings: BrokerSettings,
+    output: InfluxOutput | None,
+    metrics: Metrics,
+    health: HealthServer | None,
+    stopping: threading.Event,
+) -> int:
+    """Everything after the secrets and the health port: ledger, archive, engine, MQTT,
+    scheduler, and the worker until `stopping`."""
+    config = site.config
     ledger = Ledger(config.ledger.path)
     archive = RawArchive(
         config.archive.dir,
@@ -136,19 +181,13 @@ def run_daemon(site: Site) -> int:
     if new_ledger:
         archive.append([(start, START, b"")])
     inbox: queue.Queue[Received | Tick | LinkEvent] = queue.Queue(maxsize=config.daemon.queue_max)
-    source = MqttSource(broker_settings(config), inbox)
-    metrics = Metrics()
+    source = MqttSource(settings, inbox)
     router = Router(config.meters, config.zone, config.daemon.max_payload_bytes)
     worker = Worker(site, ledger, engine, router, archive, source, inbox, metrics, stopping)
     worker.go_blind(max(ledger.clock_ms, ledger.accounting_start_ms or 0), wall_clock_ms())
     exporter = None
-    if config.influx is not None:
-        output = InfluxOutput(config.influx)
+    if output is not None:
         exporter = Exporter(site, output, wall_clock_ms, worker.availability.copy, metrics)
-    health = None
-    if config.daemon.health_port:
-        status = with_export(worker.health, exporter)
-        health = HealthServer(config.daemon.health_host, config.daemon.health_port, metrics, status)
     try:
         source.start()
     except FatalConnectionError as exc:
@@ -158,7 +197,7 @@ def run_daemon(site: Site) -> int:
         schedule_export(scheduler, exporter, config.influx.interval_s)
     scheduler.start()
     if health is not None:
-        health.start()
+        health.status = with_export(worker.health, exporter)
     log.info("site %s: %d meters, ledger %s", site.id, len(engine.specs), config.ledger.path)
     try:
         worker.run()
@@ -167,8 +206,6 @@ def run_daemon(site: Site) -> int:
         if exporter is not None:
             exporter.close()
         source.stop()
-        if health is not None:
-            health.stop()
         archive.close()
         ledger.close()
     log.info("stopped")

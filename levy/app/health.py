@@ -121,11 +121,14 @@ def health_document(healthy: bool, details: dict[str, Any]) -> tuple[int, dict[s
 
 
 class HealthServer:
-    """Serves in a thread; `status` is called per request and returns (healthy, details)."""
+    """Serves in a thread; `status` is called per request and returns (healthy, details). It
+    may be replaced while serving: the daemon claims its port first and says "starting" until
+    the rest is up."""
 
     def __init__(self, host: str, port: int, metrics: Metrics, status: Status) -> None:
         self.metrics = metrics
-        self.handler = _handler(metrics, status)
+        self.status = status
+        self.handler = _handler(metrics, lambda: self.status())
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.listener = socket.create_server((host, port), family=family, backlog=128)
         self.listener.setblocking(False)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from collector.archive import RawArchive
 from collector.mqtt import LinkEvent, MqttSource, Received
 from collector.router import Router
+from levy.app.announce import status_lines
 from levy.app.closing import closable, close_month
 from levy.app.health import DEGRADED, TOP_REJECTING, Metrics
 from levy.app.ingest import Message, Tally, ingest
@@ -20,7 +21,7 @@ from levy.app.site import Site
 from levy.core.calendar import parse_period
 from levy.core.engine import Engine
 from levy.core.model import Availability, Supply
-from levy.core.status import meter_status
+from levy.core.status import MeterStatus, meter_status
 from levy.core.units import MJ_PER_KWH
 from levy.ledger.store import Ledger
 from levy.report.figures import build_figures
@@ -58,6 +59,8 @@ class Worker:
     """Rejections per meter since the daemon started, for the meters rejecting most."""
     batch_started_ms: int | None = None
     drain_refused: bool = False
+    known: dict[str, MeterStatus] | None = None
+    """Each meter's status at the last look, for the log lines of what changed since."""
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -190,20 +193,25 @@ class Worker:
         if tally.statuses:
             self.show_meters(self.clock())
 
+    def statuses(self, now_ms: int) -> dict[str, MeterStatus]:
+        stale = self.site.rules.stale_after_ms
+        return {
+            meter: meter_status(state, self.availability.get(meter), now_ms, stale)
+            for meter, state in self.engine.states.items()
+        }
+
     def meter_statuses(self, now_ms: int) -> Counter[str]:
         """Meters by status (online, offline, fault or silent)."""
-        stale = self.site.rules.stale_after_ms
-        return Counter(
-            meter_status(state, self.availability.get(meter), now_ms, stale).value
-            for meter, state in self.engine.states.items()
-        )
+        return Counter(status.value for status in self.statuses(now_ms).values())
 
     def health(self) -> tuple[bool, dict[str, object]]:
-        """Healthy while connected to the broker; the details say what an operator looks at."""
+        """Healthy while connected to the broker; the details say what an operator looks at (a
+        ledger clock not set yet is null)."""
         now = self.clock()
+        clock = self.engine.clock_ms
         details: dict[str, object] = {
             "connected": self.source.connected,
-            "ledger_clock": self.site.calendar.iso(self.engine.clock_ms),
+            "ledger_clock": self.site.calendar.iso(clock) if clock else None,
             "queue_depth": self.inbox.qsize(),
             "meters": dict(self.meter_statuses(now)),
         }
@@ -233,9 +241,14 @@ class Worker:
     def show_meters(self, now_ms: int) -> None:
         """Meters by status, at each sweep and when a device reports its availability: a walk
         over every meter is no work for every batch. /healthz computes its own when asked."""
-        statuses = self.meter_statuses(now_ms)
-        for status in ("online", "offline", "fault", "silent"):
-            self.metrics.meters.labels(status).set(statuses[status])
+        statuses = self.statuses(now_ms)
+        if self.known is not None:
+            for line in status_lines(self.known, statuses, self.engine.states, self.site.calendar):
+                log.info("%s", line)
+        self.known = statuses
+        counts = Counter(statuses.values())
+        for status in MeterStatus:
+            self.metrics.meters.labels(status.value).set(counts[status])
         self.metrics.rejecting_meters.clear()
         for (meter, reason), count in self.since_start.rejecting_most(TOP_REJECTING):
             self.metrics.rejecting_meters.labels(meter, reason).set(count)
