@@ -1,12 +1,15 @@
 """`levy-monitor run`: the live daemon. Composes the MQTT intake, the engine worker, the archive,
 the scheduler and the health endpoint, and takes them down in order on SIGTERM or SIGINT."""
 
+import contextlib
 import logging
 import os
 import queue
+import shutil
 import signal
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -135,6 +138,26 @@ def starting() -> tuple[bool, dict[str, Any]]:
     return False, {"starting": True}
 
 
+def missing_root(path: Path) -> Path | None:
+    """The highest folder on the way to `path` (or `path` itself) that does not exist yet."""
+    if path.exists():
+        return None
+    root = path
+    while not root.parent.exists():
+        root = root.parent
+    return root
+
+
+def remove_made(roots: list[Path]) -> None:
+    """Take away what a start refused on bad input made where nothing was: a ledger (with its
+    companions) and an archive that hold nothing but their creation."""
+    for root in roots:
+        if root.is_dir():
+            shutil.rmtree(root, ignore_errors=True)
+        for suffix in ("", "-wal", "-shm", ".lock"):
+            Path(f"{root}{suffix}").unlink(missing_ok=True)
+
+
 def run_daemon(site: Site) -> int:
     config = site.config
     stopping = threading.Event()
@@ -147,8 +170,12 @@ def run_daemon(site: Site) -> int:
     health = claim_health_port(config, metrics)
     if health is not None:
         health.start()
+    made = [r for r in map(missing_root, (config.ledger.path, config.archive.dir)) if r]
     try:
         return run_site(site, settings, output, metrics, health, stopping)
+    except UsageError:
+        remove_made(made)
+        raise
     finally:
         if health is not None:
             health.stop()
@@ -163,50 +190,55 @@ def run_site(
     stopping: threading.Event,
 ) -> int:
     """Everything after the secrets and the health port: ledger, archive, engine, MQTT,
-    scheduler, and the worker until `stopping`."""
+    scheduler, and the worker until `stopping`. A UsageError comes before the worker runs."""
     config = site.config
-    ledger = Ledger(config.ledger.path)
-    archive = RawArchive(
-        config.archive.dir,
-        config.archive.retention_days,
-        closed_long_enough(ledger.closed_periods, config.archive.keep_closed_years, wall_clock_ms),
-    )
-    try:
-        archive.recover(decode_position(ledger.meta("journal")))
-    except ArchiveError as exc:
-        raise UsageError(f"archive {config.archive.dir}: {exc}") from exc
-    new_ledger = ledger.accounting_start_ms is None
-    start = site.configured_start_ms() or ledger.accounting_start_ms or wall_clock_ms()
-    engine = site.open_engine(ledger, start)
-    if new_ledger:
-        archive.append([(start, START, b"")])
-    inbox: queue.Queue[Received | Tick | LinkEvent] = queue.Queue(maxsize=config.daemon.queue_max)
-    source = MqttSource(settings, inbox)
-    router = Router(config.meters, config.zone, config.daemon.max_payload_bytes)
-    worker = Worker(site, ledger, engine, router, archive, source, inbox, metrics, stopping)
-    worker.go_blind(max(ledger.clock_ms, ledger.accounting_start_ms or 0), wall_clock_ms())
-    exporter = None
-    if output is not None:
-        exporter = Exporter(site, output, wall_clock_ms, worker.availability.copy, metrics)
-    try:
-        source.start()
-    except FatalConnectionError as exc:
-        raise UsageError(str(exc)) from exc
-    scheduler = schedule(inbox, config)
-    if exporter is not None and config.influx is not None:
-        schedule_export(scheduler, exporter, config.influx.interval_s)
-    scheduler.start()
-    if health is not None:
-        health.status = with_export(worker.health, exporter)
-    log.info("site %s: %d meters, ledger %s", site.id, len(engine.specs), config.ledger.path)
-    try:
-        worker.run()
-    finally:
-        scheduler.shutdown(wait=False)
-        if exporter is not None:
-            exporter.close()
-        source.stop()
-        archive.close()
-        ledger.close()
+    with contextlib.ExitStack() as stack:
+        ledger = stack.enter_context(Ledger(config.ledger.path))
+        archive = stack.enter_context(
+            RawArchive(
+                config.archive.dir,
+                config.archive.retention_days,
+                closed_long_enough(
+                    ledger.closed_periods, config.archive.keep_closed_years, wall_clock_ms
+                ),
+            )
+        )
+        try:
+            archive.recover(decode_position(ledger.meta("journal")))
+        except ArchiveError as exc:
+            raise UsageError(f"archive {config.archive.dir}: {exc}") from exc
+        new_ledger = ledger.accounting_start_ms is None
+        start = site.configured_start_ms() or ledger.accounting_start_ms or wall_clock_ms()
+        engine = site.open_engine(ledger, start)
+        if new_ledger:
+            archive.append([(start, START, b"")])
+        inbox: queue.Queue[Received | Tick | LinkEvent] = queue.Queue(
+            maxsize=config.daemon.queue_max
+        )
+        source = MqttSource(settings, inbox)
+        router = Router(config.meters, config.zone, config.daemon.max_payload_bytes)
+        worker = Worker(site, ledger, engine, router, archive, source, inbox, metrics, stopping)
+        worker.go_blind(max(ledger.clock_ms, ledger.accounting_start_ms or 0), wall_clock_ms())
+        try:
+            source.start()
+        except FatalConnectionError as exc:
+            raise UsageError(str(exc)) from exc
+        exporter = None
+        if output is not None:
+            exporter = Exporter(site, output, wall_clock_ms, worker.availability.copy, metrics)
+        scheduler = schedule(inbox, config)
+        if exporter is not None and config.influx is not None:
+            schedule_export(scheduler, exporter, config.influx.interval_s)
+        scheduler.start()
+        if health is not None:
+            health.status = with_export(worker.health, exporter)
+        log.info("site %s: %d meters, ledger %s", site.id, len(engine.specs), config.ledger.path)
+        try:
+            worker.run()
+        finally:
+            scheduler.shutdown(wait=False)
+            if exporter is not None:
+                exporter.close()
+            source.stop()
     log.info("stopped")
     return 0

@@ -126,6 +126,7 @@ def test_wrong_password_refuses_to_start_with_a_plain_message(tmp_path, tls, bro
     output = daemon.output()
     assert "refused the connection" in output and "Traceback" not in output
     assert PASSWORD not in output and "not-the-password" not in output
+    assert not (tmp_path / "var").exists(), "a refused start leaves no ledger or archive"
 
 
 def test_an_untrusted_broker_certificate_refuses_to_start(tmp_path, tls, broker):
@@ -136,3 +137,4 @@ def test_an_untrusted_broker_certificate_refuses_to_start(tmp_path, tls, broker)
     output = daemon.output()
     assert "TLS with the MQTT broker" in output and "Traceback" not in output
     assert PASSWORD not in output
+    assert not (tmp_path / "var").exists(), "a refused start leaves no ledger or archive"
