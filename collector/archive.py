@@ -38,6 +38,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,6 +50,9 @@ from collector.feed import format_feed_line
 from levy.core.units import MS_PER_HOUR, datetime_to_ms, ms_to_datetime
 
 log = logging.getLogger(__name__)
+
+COMPRESSION_GRACE_S = 10.0
+"""How long closing the archive waits for a compression still running in the background."""
 
 PLAIN = ".jsonl"
 MS_PER_DAY = 86_400_000
@@ -113,6 +117,7 @@ class RawArchive:
         self.retention_days = retention_days
         self.may_delete = may_delete
         self.directory.mkdir(FOLDER_MODE, parents=True, exist_ok=True)
+        self._compressing: threading.Thread | None = None
         self.damaged: str | None = None
         """What vanished from under the archive while it ran (the latest such problem), None
         while nothing did."""
@@ -132,6 +137,7 @@ class RawArchive:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+        self.wait_for_compression(COMPRESSION_GRACE_S)
 
     def close(self) -> None:
         """Release the open file; the next append reopens it."""
@@ -190,8 +196,28 @@ class RawArchive:
         rotate finishes the job.
         """
         self._check()
+        for plain in self._retire(now_ms):
+            _compress(plain)
+
+    def rotate_in_background(self, now_ms: int) -> None:
+        """`rotate`, with the compression on a thread of its own: gzipping an hour of a large
+        site takes seconds the writer should spend on readings. Safe beside `append`, which never
+        goes back to an hour before the newest; skipped while the last one still runs."""
+        if self._compressing is not None and self._compressing.is_alive():
+            return
+        self._check()
+        plains = self._retire(now_ms)
+        if plains:
+            self._compressing = threading.Thread(
+                target=_compress_all, args=(plains,), name="archive-gzip", daemon=True
+            )
+            self._compressing.start()
+
+    def _retire(self, now_ms: int) -> list[Path]:
+        """Deletes the expired hours and returns the closed plain files to compress."""
         for leftover in self.directory.glob(f"*{PLAIN}.gz.tmp"):
             leftover.unlink()
+        plains = []
         for closed in _scan(self.directory):
             if closed.hour == self._hour:
                 continue
@@ -201,7 +227,13 @@ class RawArchive:
                 closed.path.unlink()
                 log.info("archive: deleted %s, older than the retention", closed.path.name)
             elif not closed.compressed:
-                _compress(closed.path)
+                plains.append(closed.path)
+        return plains
+
+    def wait_for_compression(self, timeout_s: float) -> None:
+        """On the way out: a compression cut short leaves its plain file for the next rotate."""
+        if self._compressing is not None:
+            self._compressing.join(timeout_s)
 
     def files(self) -> list[Path]:
         """Every archive file in time order, for replay. An hour with both a plain and a `.gz`
@@ -360,6 +392,16 @@ def _truncate(path: Path, offset: int) -> None:
         raise ArchiveError(
             f"{path}, where the ledger's last batch ended, is missing: is this the right archive?"
         ) from None
+
+
+def _compress_all(plains: list[Path]) -> None:
+    for plain in plains:
+        try:
+            _compress(plain)
+        except OSError as exc:
+            log.error(
+                "archive: compressing %s failed (%s); the next rotation tries again", plain, exc
+            )
 
 
 def _compress(plain: Path) -> None:

@@ -28,7 +28,7 @@ from levy.app.health import DEGRADED, HealthServer, Metrics, Status
 from levy.app.journal import START, decode_position
 from levy.app.retention import closed_long_enough
 from levy.app.site import Site
-from levy.app.worker import Tick, Worker, wall_clock_ms
+from levy.app.worker import Tick, TickKind, Worker, wall_clock_ms
 from levy.config import SiteConfig
 from levy.export.exporter import Exporter
 from levy.export.influx import InfluxOutput
@@ -67,12 +67,11 @@ def schedule(
     """The scheduler only queues ticks: the worker does the work, in order with the messages."""
     scheduler = BackgroundScheduler(timezone=UTC)
 
-    def post(kind: str) -> None:
+    def post(kind: TickKind) -> None:
         inbox.put(Tick(kind, wall_clock_ms()))
 
-    scheduler.add_job(post, "interval", ["sweep"], seconds=config.daemon.sweep_interval_s)
-    scheduler.add_job(post, "interval", ["close"], seconds=config.daemon.sweep_interval_s)
-    scheduler.add_job(post, "cron", ["rotate"], minute=1)
+    scheduler.add_job(post, "interval", [TickKind.SWEEP], seconds=config.daemon.sweep_interval_s)
+    scheduler.add_job(post, "cron", [TickKind.ROTATE], minute=1)
     return scheduler
 
 

@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from collector.archive import RawArchive
 from collector.mqtt import LinkEvent, MqttSource, Received
@@ -29,12 +30,18 @@ from levy.report.figures import build_figures
 log = logging.getLogger("levy.worker")
 
 
+class TickKind(StrEnum):
+    SWEEP = "sweep"
+    """Deem what is stale, show the gauges, and close the previous month when the rules allow."""
+    ROTATE = "rotate"
+    """Compress the archive's closed hours (and delete the expired ones)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Tick:
     """A scheduler's request, queued behind the messages received before it."""
 
-    kind: str
-    """"sweep", "close" (the previous month, when the rules allow) or "rotate"."""
+    kind: TickKind
     now_ms: int
 
 
@@ -90,21 +97,20 @@ class Worker:
     def step(self, work: tuple[list[Received], Tick | LinkEvent | None]) -> None:
         received, event = work
         tick = event if isinstance(event, Tick) else None
-        sweeps = tick is not None and tick.kind in ("sweep", "close")
-        sweep_ms = (
-            tick.now_ms if tick is not None and sweeps and self.may_sweep(tick.now_ms) else None
-        )
+        sweep_ms = None
+        if tick is not None and tick.kind is TickKind.SWEEP and self.may_sweep(tick.now_ms):
+            sweep_ms = tick.now_ms
         if received or sweep_ms is not None:
             self.commit(received, sweep_ms)
         if isinstance(event, LinkEvent):
             self.follow_link(event)
-        if tick is not None and tick.kind == "sweep":
+        if tick is not None and tick.kind is TickKind.SWEEP:
             self.show_liabilities(tick.now_ms)
             self.show_meters(tick.now_ms)
-        if tick is not None and tick.kind == "close" and sweep_ms is not None:
-            self.close_previous_month(tick.now_ms)
-        if tick is not None and tick.kind == "rotate":
-            self.archive.rotate(tick.now_ms)
+            if sweep_ms is not None:
+                self.close_previous_month(tick.now_ms)
+        if tick is not None and tick.kind is TickKind.ROTATE:
+            self.archive.rotate_in_background(tick.now_ms)
         self.observe()
 
     def may_sweep(self, now_ms: int) -> bool:

@@ -185,6 +185,26 @@ def test_rotate_compresses_closed_hours_and_leaves_the_current_one(tmp_path: Pat
     assert replay(archive) == [*records, reading(utc_ms(2026, 11, 24, 11, 45))]
 
 
+def test_rotation_in_the_background_compresses_while_appends_go_on(tmp_path: Path) -> None:
+    """The writer goes on with the current hour while the closed ones are gzipped beside it."""
+    records = [reading(utc_ms(2026, 11, 24, hour, 15)) for hour in (9, 10, 11)]
+    later = [reading(utc_ms(2026, 11, 24, 11, minute)) for minute in range(20, 60)]
+    with RawArchive(tmp_path, retention_days=0) as archive:
+        for record in records:
+            archive.append([record])
+        archive.rotate_in_background(utc_ms(2026, 11, 24, 11, 30))
+        for record in later:
+            archive.append([record])
+        archive.wait_for_compression(10)
+
+    assert names(archive) == [
+        "2026-11-24T09.jsonl.gz",
+        "2026-11-24T10.jsonl.gz",
+        "2026-11-24T11.jsonl",
+    ]
+    assert replay(archive) == [*records, *later]
+
+
 def test_rotate_keeps_the_newest_file_plain_after_its_hour(tmp_path: Path) -> None:
     """The ledger's position points into it, and recover can only cut a plain file."""
     with RawArchive(tmp_path, retention_days=1) as archive:
