@@ -68,8 +68,12 @@ class Worker:
     drain_refused: bool = False
     known: dict[str, MeterStatus] | None = None
     """Each meter's status at the last look, for the log lines of what changed since."""
+    counts: dict[str, int] = field(default_factory=dict)
+    """The meters by status at the last look (each sweep, each availability report), replaced
+    whole: what /healthz shows."""
 
     def run(self) -> None:
+        self.show_meters(self.clock())
         while not self.stopping.is_set():
             self.step(self.collect(wait_s=0.2))
         for _ in range(self.inbox.qsize()):
@@ -206,20 +210,17 @@ class Worker:
             for meter, state in self.engine.states.items()
         }
 
-    def meter_statuses(self, now_ms: int) -> Counter[str]:
-        """Meters by status (online, offline, fault or silent)."""
-        return Counter(status.value for status in self.statuses(now_ms).values())
 
     def health(self) -> tuple[bool, dict[str, object]]:
         """Healthy while connected to the broker; the details say what an operator looks at (a
-        ledger clock not set yet is null)."""
-        now = self.clock()
+        ledger clock not set yet is null). Called from the health server's threads, so it reads
+        only what the worker publishes whole: the meters by status as of the last look."""
         clock = self.engine.clock_ms
         details: dict[str, object] = {
             "connected": self.source.connected,
             "ledger_clock": self.site.calendar.iso(clock) if clock else None,
             "queue_depth": self.inbox.qsize(),
-            "meters": dict(self.meter_statuses(now)),
+            "meters": self.counts,
         }
         problems = self.problems()
         if problems:
@@ -246,7 +247,7 @@ class Worker:
 
     def show_meters(self, now_ms: int) -> None:
         """Meters by status, at each sweep and when a device reports its availability: a walk
-        over every meter is no work for every batch. /healthz computes its own when asked."""
+        over every meter is no work for every batch."""
         statuses = self.statuses(now_ms)
         if self.known is not None:
             for line in status_lines(self.known, statuses, self.engine.states, self.site.calendar):
@@ -255,6 +256,7 @@ class Worker:
         counts = Counter(statuses.values())
         for status in MeterStatus:
             self.metrics.meters.labels(status.value).set(counts[status])
+        self.counts = {status.value: n for status, n in counts.items()}
         self.metrics.rejecting_meters.clear()
         for (meter, reason), count in self.since_start.rejecting_most(TOP_REJECTING):
             self.metrics.rejecting_meters.labels(meter, reason).set(count)
