@@ -145,6 +145,12 @@ class Router:
         except Exception as exc:
             return self._internal(topic, exc)
 
+    def concerns_meters(self, topic: str) -> bool:
+        """Whether messages on `topic` concern some meter (its readings or its availability);
+        False for a known device's companion topics (a Tasmota's `STATE`, an mbmd `Power` no
+        meter bills on), whose messages give no outcome by design."""
+        return bool(self._concerns.get(topic))
+
     def topics(self) -> list[str]:
         """Every exact topic with a handler, sorted (for diagnostics and subscription checks)."""
         return sorted(self._handlers)

@@ -3,14 +3,16 @@ state they came from, the clock and the rejections land together or not at all."
 
 import fcntl
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
+from levy.config.zone import load_zone
 from levy.core.blind import Blindness
+from levy.core.calendar import Calendar
 from levy.core.engine import Changes, Row
 from levy.core.model import Basis, DeemedReason, Measure, Supply
 from levy.core.rates import RateStep
@@ -226,9 +228,16 @@ class Ledger:
     def set_meta(self, db: sqlite3.Connection, key: str, value: str) -> None:
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
-    def bind_site(self, site_id: str, accounting_start_ms: int | None, timezone: str) -> int:
+    def bind_site(
+        self,
+        site_id: str,
+        accounting_start_ms: int | None,
+        timezone: str,
+        iso: Callable[[int], str] | None = None,
+    ) -> int:
         """Fix the ledger's site, zone and accounting start on first use; check them ever
-        after. The zone decides which month every stored row belongs to."""
+        after. The zone decides which month every stored row belongs to. Messages show times
+        with `iso` (default: ISO 8601 in `timezone`, as the pinned tzdata has it)."""
         self.check_binding(site_id, timezone)
         stored_site = self.meta("site_id")
         if self.meta("timezone") is None and stored_site is not None:
@@ -237,9 +246,10 @@ class Ledger:
         stored_start = self.meta("accounting_start_ms")
         if stored_start is not None:
             if accounting_start_ms is not None and int(stored_start) != accounting_start_ms:
+                show = iso or Calendar(load_zone(timezone)).iso
                 raise LedgerError(
-                    f"ledger {self.path} keeps accounts from {int(stored_start)} ms; "
-                    f"a different accounting start ({accounting_start_ms} ms) was asked for"
+                    f"ledger {self.path} keeps accounts from {show(int(stored_start))}; a "
+                    f"different accounting start ({show(accounting_start_ms)}) was asked for"
                 )
             return int(stored_start)
         if accounting_start_ms is None:

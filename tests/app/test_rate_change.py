@@ -35,8 +35,9 @@ supply = "off_grid"
 def test_a_rate_change_on_october_16_gives_two_rate_lines(tmp_path, capsys):
     config = tmp_path / "site.toml"
     config.write_text(SITE)
-    feed = tmp_path / "empty.jsonl"
-    feed.write_text("")
+    # no meter is ever heard from: the one line is on no meter's topic (an empty feed is refused)
+    feed = tmp_path / "silent.jsonl"
+    feed.write_text('{"tst": "2026-10-01T00:00:00Z+0500", "topic": "r/nobody", "payload": "{}"}\n')
     replay = ["replay", "-c", str(config), "-i", str(feed)]
     assert main([*replay, "--from", "2026-10-01", "--until", "2026-11-01T00:00"]) == 0
     capsys.readouterr()

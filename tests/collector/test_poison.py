@@ -426,8 +426,8 @@ def test_replay_of_every_poison_finishes_and_bills_the_rest(
     feed = write(tmp_path, lines)
     assert main(["replay", "-c", str(tmp_path / "site.toml"), "-i", str(feed)]) == 0
     out = capsys.readouterr().out
-    assert "malformed lines   2" in out
-    assert "readings accepted 3" in out
+    assert "lines read        8 = accepted 3 + rejected 2 + ignored 1 + malformed 2" in out
+    assert "ignored           1 no reading" in out
     assert "rejected          1 oversized" in out
     assert "rejected          1 unknown_meter" in out
     assert "accounted to      2026-11-24T06:05:00+05:00" in out
