@@ -1,9 +1,13 @@
-"""`levy-monitor check-config`: every error of the configuration, with its key path."""
+"""`levy-monitor check-config`: every error of the configuration, with its key path, all at once:
+duplicates among the rest, and what `run` would fail on when it starts (an unset secret variable,
+an unreadable secret or TLS file)."""
 
 import argparse
+from pathlib import Path
 
 from levy.app.record import check_meters, check_record
-from levy.cli.common import load_site
+from levy.app.site import Site
+from levy.config import load_config
 from levy.ledger.store import Ledger
 
 HELP = "validate the configuration and list every error"
@@ -14,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    site = load_site(args)
+    site = Site.from_config(load_config(Path(args.config), sources=True))
     if site.config.ledger.path.exists():
         with Ledger(site.config.ledger.path, writer=False) as ledger:
             check_record(site, ledger)

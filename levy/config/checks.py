@@ -1,9 +1,17 @@
-"""Checks across entries and tables, run once every entry is valid on its own."""
+"""Checks across entries and tables: on a valid configuration, and on the valid parts of one
+that is not (so that every error is listed in one run)."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
+
+from levy.config.context import LoadContext
 from levy.config.errors import Location
 from levy.config.meters import MeterConfig, MeterFormat
+from levy.config.sections import DEFAULT_RATES, LedgerConfig, MqttConfig, RateConfig
 from levy.config.site import SiteConfig
 from levy.config.topics import matches
 from levy.config.values import utc
@@ -14,50 +22,116 @@ Where = Callable[[Location], str]
 
 def cross_checks(config: SiteConfig, where: Where) -> list[str]:
     return [
-        *_unique_meters(config.meters, where),
-        *_rates_in_order(config, where),
-        *_topics_subscribed(config, where),
+        *_unique_meters([_Source.of(meter) for meter in config.meters], where),
+        *_rates_in_order(config.rates, config.ledger.accounting_start, where),
+        *_topics_subscribed(config.mqtt.topics, list(enumerate(config.meters)), where),
     ]
 
 
-def _unique_meters(meters: list[MeterConfig], where: Where) -> Iterator[str]:
+def partial_checks(data: Mapping[str, Any], context: LoadContext, where: Where) -> list[str]:
+    """The same checks on a document that failed validation, so that its duplicates are listed
+    with its other errors: each over the parts that are valid on their own (meter ids and
+    topics as written, whatever else is wrong with their meter)."""
+    raw_meters = data.get("meters")
+    entries = raw_meters if isinstance(raw_meters, list) else []
+    meters = {index: _alone(MeterConfig, entry, context) for index, entry in enumerate(entries)}
+    valid = [(index, meter) for index, meter in meters.items() if meter is not None]
+    sources = [_Source.of(meters[index] or entry) for index, entry in enumerate(entries)]
+    rates = [_alone(RateConfig, rate, context) for rate in _listed(data, "rates", DEFAULT_RATES)]
+    ledger = _alone(LedgerConfig, data.get("ledger", {}), context)
+    mqtt = _alone(MqttConfig, data.get("mqtt", {}), context)
+    return [
+        *_unique_meters(sources, where),
+        *(
+            _rates_in_order(rates, ledger.accounting_start if ledger else None, where)
+            if rates and all(rates)
+            else []
+        ),
+        *(_topics_subscribed(mqtt.topics, valid, where) if mqtt else []),
+    ]
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def _alone(model: type[Model], data: Any, context: LoadContext) -> Model | None:
+    """`data` validated as `model` on its own, or None where it is not valid (its errors are
+    reported by the whole document's validation)."""
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError:
+        return None
+
+
+def _listed(data: Mapping[str, Any], key: str, default: Sequence[Any]) -> Sequence[Any]:
+    value = data.get(key, default)
+    return value if isinstance(value, list | tuple) else []
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What makes a meter the same as another: its id, and the reading it takes (topic,
+    component, channel), from its validated entry or, for an invalid one, as written."""
+
+    id: object
+    topic: object
+    component: object
+    channel: object
+
+    @classmethod
+    def of(cls, meter: object) -> "_Source":
+        if isinstance(meter, MeterConfig):
+            return cls(meter.id, meter.topic, meter.component, meter.channel)
+        if not isinstance(meter, dict):
+            return cls(None, None, None, None)
+        component = meter.get("component")
+        if component is None and meter.get("format") == MeterFormat.SHELLY:
+            component = "switch:0"
+        channel = meter.get("channel")
+        if isinstance(channel, str) and channel.strip().isdigit():  # an inventory cell
+            channel = int(channel)
+        return cls(meter.get("id"), meter.get("topic"), component, channel)
+
+    def describe(self) -> str:
+        parts = [repr(self.topic)]
+        if self.component is not None:
+            parts.append(f"component {self.component}")
+        if self.channel is not None:
+            parts.append(f"channel {self.channel}")
+        return ", ".join(parts)
+
+
+def _unique_meters(meters: list[_Source], where: Where) -> Iterator[str]:
     """Two meters on one reading would bill the same energy twice."""
     ids: dict[str, int] = {}
-    sources: dict[tuple[str, str | None, int | None], int] = {}
+    sources: dict[tuple[str, object, object], int] = {}
     for index, meter in enumerate(meters):
-        first = ids.setdefault(meter.id, index)
+        if isinstance(meter.id, str):
+            first = ids.setdefault(meter.id, index)
+            if first != index:
+                yield (
+                    f"{where(('meters', index, 'id'))}: {meter.id!r} is already used by "
+                    f"{where(('meters', first))}"
+                )
+        if not isinstance(meter.topic, str):
+            continue
+        first = sources.setdefault((meter.topic, meter.component, meter.channel), index)
         if first != index:
             yield (
-                f"{where(('meters', index, 'id'))}: {meter.id!r} is already used by "
-                f"{where(('meters', first))}"
-            )
-        key = (meter.topic, meter.component, meter.channel)
-        first = sources.setdefault(key, index)
-        if first != index:
-            yield (
-                f"{where(('meters', index, 'topic'))}: {_describe(meter)} is already read by "
+                f"{where(('meters', index, 'topic'))}: {meter.describe()} is already read by "
                 f"meter {meters[first].id!r} ({where(('meters', first))})"
             )
 
 
-def _describe(meter: MeterConfig) -> str:
-    parts = [repr(meter.topic)]
-    if meter.component is not None:
-        parts.append(f"component {meter.component}")
-    if meter.channel is not None:
-        parts.append(f"channel {meter.channel}")
-    return ", ".join(parts)
-
-
-def _rates_in_order(config: SiteConfig, where: Where) -> Iterator[str]:
-    rates = config.rates
+def _rates_in_order(
+    rates: Sequence[RateConfig], start: datetime | None, where: Where
+) -> Iterator[str]:
     for index in range(1, len(rates)):
         if utc(rates[index].from_) <= utc(rates[index - 1].from_):
             yield (
                 f"{where(('rates', index, 'from'))}: should be later than the entry before "
                 f"({rates[index - 1].from_.isoformat()})"
             )
-    start = config.ledger.accounting_start
     if start is not None and utc(start) < utc(rates[0].from_):
         yield (
             f"ledger.accounting_start: {start.isoformat()} is before the first rate "
@@ -65,10 +139,11 @@ def _rates_in_order(config: SiteConfig, where: Where) -> Iterator[str]:
         )
 
 
-def _topics_subscribed(config: SiteConfig, where: Where) -> Iterator[str]:
+def _topics_subscribed(
+    filters: Sequence[str], meters: Sequence[tuple[int, MeterConfig]], where: Where
+) -> Iterator[str]:
     """A meter outside every subscription would never be heard, and be deemed at full power."""
-    filters = config.mqtt.topics
-    for index, meter in enumerate(config.meters):
+    for index, meter in meters:
         topics = _topics_read(meter)
         if not any(matches(each, topic) for each in filters for topic in topics):
             listed = " or ".join(repr(topic) for topic in topics)

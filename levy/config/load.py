@@ -10,12 +10,12 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from levy.config.checks import cross_checks
+from levy.config.checks import cross_checks, partial_checks
 from levy.config.context import LoadContext
 from levy.config.errors import ConfigError, Location, dotted, problems_from
 from levy.config.inventory import Inventory, read_inventory
 from levy.config.meters import MeterConfig
-from levy.config.secret import inline_secret_problem, pop_inline_secrets
+from levy.config.secret import inline_secret_problem, pop_inline_secrets, source_problems
 from levy.config.sections import SiteSection
 from levy.config.site import SiteConfig
 from levy.config.values import ConfigPath
@@ -23,8 +23,10 @@ from levy.config.values import ConfigPath
 _INVENTORY = TypeAdapter(ConfigPath | None)
 
 
-def load_config(path: Path) -> SiteConfig:
-    """Raises ConfigError listing every problem found, each naming where it is."""
+def load_config(path: Path, sources: bool = False) -> SiteConfig:
+    """Raises ConfigError listing every problem found, each naming where it is. With `sources`
+    (check-config), what the daemon reads when it starts is checked too: each secret's variable
+    or file, each TLS file; other commands work on machines without them."""
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as exc:
@@ -35,10 +37,10 @@ def load_config(path: Path) -> SiteConfig:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: {exc}"]) from None
-    return parse_config(data, path)
+    return parse_config(data, path, sources)
 
 
-def parse_config(data: Mapping[str, Any], source: Path) -> SiteConfig:
+def parse_config(data: Mapping[str, Any], source: Path, sources: bool = False) -> SiteConfig:
     """Validate a TOML document already parsed (decimals as Decimal), as if read from `source`:
     relative paths, the inventory among them, are read beside it. Handy for tests."""
     data = copy.deepcopy(dict(data))
@@ -64,8 +66,12 @@ def parse_config(data: Mapping[str, Any], source: Path) -> SiteConfig:
     try:
         config = SiteConfig.model_validate(data, context=context)
     except ValidationError as exc:
-        raise ConfigError(problems + problems_from(exc, where)) from None
-    problems += cross_checks(config, where)
+        problems += problems_from(exc, where)
+        problems += partial_checks(data, context, where)
+    else:
+        problems += cross_checks(config, where)
+    if sources:
+        problems += source_problems(data, context)
     if problems:
         raise ConfigError(problems)
     return config

@@ -3,15 +3,24 @@ configuration, so the TOML can be committed, copied to an accountant and quoted 
 Messages name where a secret was looked for, never its value."""
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import SecretStr, TypeAdapter, ValidationError
 
+from levy.config.context import LoadContext
 from levy.config.errors import ConfigError, Location
+from levy.config.values import ConfigPath, EnvName
 
 SECRET_KEYS = ("password", "token")
+SOURCES = {
+    "mqtt": ("password", ("tls_ca_file", "tls_cert_file", "tls_key_file")),
+    "influx": ("token", ()),
+}
+"""Per table: its secret, and the other files the daemon reads when it starts."""
+_ENV = TypeAdapter(EnvName)
+_PATH = TypeAdapter(ConfigPath)
 
 
 def pop_inline_secrets(data: Any, location: Location = ()) -> Iterator[Location]:
@@ -56,3 +65,51 @@ def resolve_secret(setting: str, env: str | None, file: Path | None) -> SecretSt
     if not value:
         raise ConfigError([f"{setting}_file: {file} is empty"])
     return SecretStr(value)
+
+
+def source_problems(data: Mapping[str, Any], context: LoadContext) -> list[str]:
+    """What the daemon would fail on when it starts, found beforehand (check-config): a secret's
+    variable that is not set, a secret's or a TLS file that cannot be read. Read from the
+    document as written, so that these are listed whatever else is wrong; a key that is not
+    valid on its own is left to validation. Problems name the variable or file, never a value."""
+    problems: list[str] = []
+    for table, (secret, files) in SOURCES.items():
+        section = data.get(table)
+        if not isinstance(section, dict):
+            continue
+        env = _valid(_ENV, section.get(f"{secret}_env"), context)
+        if env is not None:
+            problems += _unresolved(f"{table}.{secret}", env, None)
+        file = _valid(_PATH, section.get(f"{secret}_file"), context)
+        if file is not None:
+            problems += _unresolved(f"{table}.{secret}", None, file)
+        for key in files:
+            path = _valid(_PATH, section.get(key), context)
+            if path is not None:
+                problems += _unreadable(f"{table}.{key}", path)
+    return problems
+
+
+def _valid(adapter: TypeAdapter[Any], value: Any, context: LoadContext) -> Any:
+    if value is None:
+        return None
+    try:
+        return adapter.validate_python(value, context=context)
+    except ValidationError:
+        return None
+
+
+def _unresolved(setting: str, env: str | None, file: Path | None) -> list[str]:
+    try:
+        resolve_secret(setting, env, file)
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+def _unreadable(key: str, path: Path) -> list[str]:
+    try:
+        with path.open("rb"):
+            return []
+    except OSError as exc:
+        return [f"{key}: cannot read {path}: {exc.strerror}"]
