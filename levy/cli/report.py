@@ -11,7 +11,9 @@ from levy.cli.common import load_site, open_ledger
 from levy.core.calendar import parse_period
 from levy.ledger.store import Ledger, LedgerError
 from levy.report.figures import build_figures
-from levy.report.render import render_csv, render_json, render_table, to_document
+from levy.report.render import render_json, to_document
+from levy.report.sheet import render_csv
+from levy.report.table import render_table
 
 log = logging.getLogger("levy")
 
@@ -35,8 +37,19 @@ def run(args: argparse.Namespace) -> int:
         figures = build_figures(ledger, site.id, site.calendar, site.rates, period)
     document = to_document(figures, site.calendar)
     render = {"json": render_json, "csv": render_csv, "table": render_table}[args.format]
-    sys.stdout.write(render(document))
+    emit(render(document))
     return 0
+
+
+def emit(text: str) -> None:
+    """UTF-8 whatever the locale: ids are printed as the site wrote them."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    buffer.write(text.encode("utf-8"))
+    buffer.flush()
 
 
 def apply_pending_rates(site: Site) -> None:

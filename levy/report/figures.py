@@ -5,7 +5,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from levy.core.calendar import Calendar, Period
+from levy.core.calendar import Calendar, Period, parse_period
 from levy.core.model import Basis, Supply
 from levy.core.rates import RateSchedule
 from levy.ledger.store import Ledger
@@ -140,13 +140,25 @@ def build_figures(
         end_ms=end,
         coverage_start_ms=coverage_start,
         coverage_end_ms=max(min(end, _accounted(ledger, start, end, coverage_start)), start),
-        closed=all(month in closed for month in period.month_labels()),
+        closed=all(month in closed for month in accounted_months(calendar, period, coverage_start)),
         meters=meters,
         lines={
             s: sorted(by_rate.values(), key=lambda line: line.from_ms)
             for s, by_rate in lines.items()
         },
     )
+
+
+def accounted_months(calendar: Calendar, period: Period, coverage_start_ms: int) -> list[str]:
+    """The months of a period that its coverage reaches: a quarter that began before the
+    ledger's accounting start is closed once its months after the start are (the months before
+    it have nothing to close)."""
+    months = [
+        month
+        for month in period.month_labels()
+        if calendar.period_bounds(parse_period(month))[1] > coverage_start_ms
+    ]
+    return months or period.month_labels()
 
 
 def _empty_lines(

@@ -1,47 +1,146 @@
-"""The report's three faces: JSON (the contract), CSV (for spreadsheets), a table (for people)."""
+"""The report's three faces: JSON (the contract), CSV (for spreadsheets), a table (for people).
 
-import csv
-import io
+All three print the same figures: `to_document` rounds them once, by the rule in `rounding.py`
+(wholes half up, parts allocated so that they add up to their wholes as printed), and the CSV
+and the table are drawn from that document alone."""
+
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from levy.core.calendar import Calendar
 from levy.core.model import Supply
-from levy.report.figures import Energy, PeriodFigures, due_dates
-from levy.report.rounding import kwh_shown, tenge
+from levy.report.figures import MeterFigures, MeterKey, PeriodFigures, due_dates
+from levy.report.rounding import (
+    KWH_PLACES,
+    TENGE_PLACES,
+    allocate,
+    allocate_pairs,
+    half_up_units,
+    kwh_units,
+    shown,
+    tiyn_units,
+)
+
+NOT_CLOSED = "not closed"
 
 
-def energy_fields(energy: Energy) -> dict[str, str]:
-    return {
-        "kwh": str(kwh_shown(energy.total_mj)),
-        "metered_kwh": str(kwh_shown(energy.metered_mj)),
-        "deemed_kwh": str(kwh_shown(energy.deemed_mj)),
-    }
+@dataclass(frozen=True)
+class Printed:
+    """One row's figures as printed, in units (0.001 kWh, the tiyn)."""
+
+    metered: int
+    deemed: int
+    fee: int
+
+    @property
+    def kwh(self) -> int:
+        return self.metered + self.deemed
+
+    def fields(self) -> dict[str, str]:
+        return {
+            "kwh": str(shown(self.kwh, KWH_PLACES)),
+            "metered_kwh": str(shown(self.metered, KWH_PLACES)),
+            "deemed_kwh": str(shown(self.deemed, KWH_PLACES)),
+            "fee_tenge": str(shown(self.fee, TENGE_PLACES)),
+        }
 
 
-def supply_section(figures: PeriodFigures, supply: Supply, calendar: Calendar) -> dict[str, Any]:
+def kwh_text(units: int) -> str:
+    return str(shown(units, KWH_PLACES))
+
+
+def supply_section(
+    figures: PeriodFigures,
+    supply: Supply,
+    meters: list[MeterFigures],
+    calendar: Calendar,
+) -> tuple[Printed, list[dict[str, str]], list[dict[str, Any]]]:
+    """A supply's figures, its rate lines and its meters' rows, rounded once: the supply's kWh
+    half up, its rate lines' fees half up and summed; the shares of lines, columns and meters
+    allocated from them."""
+    energy = figures.supply_energy(supply)
+    kwh = half_up_units(kwh_units(energy.total_mj))
+    metered, deemed = allocate(kwh, [kwh_units(energy.metered_mj), kwh_units(energy.deemed_mj)])
     lines = figures.lines[supply]
+    line_kwh = allocate(kwh, [kwh_units(line.energy.total_mj) for line in lines])
+    line_fee = [half_up_units(tiyn_units(line.fee)) for line in lines]
+    fee = sum(line_fee)
     rates = [
         {
             "from": calendar.iso(line.from_ms),
             "tenge_per_kwh": str(line.per_kwh),
-            "kwh": str(kwh_shown(line.energy.total_mj)),
-            "fee_tenge": str(tenge(line.fee)),
+            "kwh": kwh_text(units),
+            "fee_tenge": str(shown(fee_units, TENGE_PLACES)),
         }
-        for line in lines
+        for line, units, fee_units in zip(lines, line_kwh, line_fee, strict=True)
     ]
-    fee = figures.supply_fee(supply)
-    return {**energy_fields(figures.supply_energy(supply)), "fee_tenge": str(fee), "rates": rates}
+    energies = allocate_pairs(
+        (metered, deemed),
+        [(kwh_units(m.energy.metered_mj), kwh_units(m.energy.deemed_mj)) for m in meters],
+    )
+    fees = allocate(fee, [tiyn_units(m.fee) for m in meters])
+    rows = [
+        meter_row(m, Printed(m_metered, m_deemed, m_fee), calendar)
+        for m, (m_metered, m_deemed), m_fee in zip(meters, energies, fees, strict=True)
+    ]
+    return Printed(metered, deemed, fee), rates, rows
+
+
+def meter_row(m: MeterFigures, printed: Printed, calendar: Calendar) -> dict[str, Any]:
+    exact = [kwh_units(span.energy_mj) for span in m.deemed]
+    # the intervals are the meter's deemed rows, so they sum to its deemed energy; were they not,
+    # each would be rounded alone and the difference would show
+    if sum(exact) == kwh_units(m.energy.deemed_mj):
+        spans = allocate(printed.deemed, exact)
+    else:
+        spans = [half_up_units(value) for value in exact]
+    return {
+        "meter": m.meter,
+        "supply": m.supply.value,
+        "rated_kw": format(Decimal(m.rated_w).scaleb(-3).normalize(), "f"),
+        **printed.fields(),
+        "deemed_intervals": [
+            {
+                "start": calendar.iso(span.start_ms),
+                "end": calendar.iso(span.end_ms),
+                "reason": span.reason,
+                "kwh": kwh_text(units),
+            }
+            for span, units in zip(m.deemed, spans, strict=True)
+        ],
+    }
+
+
+def provisional(figures: PeriodFigures, calendar: Calendar) -> list[str]:
+    """Why the figures are not final yet: the period is not closed, or not every meter is
+    accounted to its end. Empty once they are final."""
+    reasons = [] if figures.closed else [NOT_CLOSED]
+    if figures.coverage_end_ms < figures.end_ms:
+        reasons.append(
+            f"accounted to {calendar.iso(figures.coverage_end_ms)} "
+            f"of {calendar.iso(figures.end_ms)}"
+        )
+    return reasons
 
 
 def to_document(figures: PeriodFigures, calendar: Calendar) -> dict[str, Any]:
-    by_supply = {supply.value: supply_section(figures, supply, calendar) for supply in Supply}
-    total = Energy(
-        sum(figures.supply_energy(s).metered_mj for s in Supply),
-        sum(figures.supply_energy(s).deemed_mj for s in Supply),
+    meters = sorted(figures.meters.values(), key=lambda m: (m.meter, m.supply, m.rated_w))
+    by_supply: dict[str, dict[str, Any]] = {}
+    sums: list[Printed] = []
+    rows: dict[MeterKey, dict[str, Any]] = {}
+    for supply in Supply:
+        own = [m for m in meters if m.supply == supply]
+        printed, rates, own_rows = supply_section(figures, supply, own, calendar)
+        by_supply[supply.value] = {**printed.fields(), "rates": rates}
+        sums.append(printed)
+        rows.update(
+            ((m.meter, m.supply, m.rated_w), row) for m, row in zip(own, own_rows, strict=True)
+        )
+    site = Printed(
+        sum(p.metered for p in sums), sum(p.deemed for p in sums), sum(p.fee for p in sums)
     )
-    fee = sum((Decimal(section["fee_tenge"]) for section in by_supply.values()), Decimal("0.00"))
     document: dict[str, Any] = {
         "site": figures.site,
         "period": figures.period.label,
@@ -51,88 +150,17 @@ def to_document(figures: PeriodFigures, calendar: Calendar) -> dict[str, Any]:
         "coverage_start": calendar.iso(figures.coverage_start_ms),
         "coverage_end": calendar.iso(figures.coverage_end_ms),
         "closed": figures.closed,
+        "provisional": provisional(figures, calendar),
     }
     if figures.period.is_quarter:
         declaration, payment = due_dates(figures.period)
         document["declaration_due"] = declaration.isoformat()
         document["payment_due"] = payment.isoformat()
-    document["totals"] = {**energy_fields(total), "fee_tenge": str(fee)}
+    document["totals"] = site.fields()
     document["by_supply"] = by_supply
-    document["meters"] = [
-        {
-            "meter": m.meter,
-            "supply": m.supply.value,
-            "rated_kw": format(Decimal(m.rated_w).scaleb(-3).normalize(), "f"),
-            **energy_fields(m.energy),
-            "fee_tenge": str(tenge(m.fee)),
-            "deemed_intervals": [
-                {
-                    "start": calendar.iso(span.start_ms),
-                    "end": calendar.iso(span.end_ms),
-                    "reason": span.reason,
-                    "kwh": str(kwh_shown(span.energy_mj)),
-                }
-                for span in m.deemed
-            ],
-        }
-        for m in sorted(figures.meters.values(), key=lambda m: (m.meter, m.supply, m.rated_w))
-    ]
+    document["meters"] = [rows[(m.meter, m.supply, m.rated_w)] for m in meters]
     return document
 
 
 def render_json(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
-CSV_COLUMNS = ["meter", "supply", "rated_kw", "kwh", "metered_kwh", "deemed_kwh", "fee_tenge"]
-
-
-def render_csv(document: dict[str, Any]) -> str:
-    """One row per meter, then a TOTAL row per supply and one for the site."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(document["meters"])
-    for supply, section in document["by_supply"].items():
-        writer.writerow({"meter": "TOTAL", "supply": supply, **section})
-    writer.writerow({"meter": "TOTAL", "supply": "all", **document["totals"]})
-    return out.getvalue()
-
-
-def render_table(document: dict[str, Any]) -> str:
-    head = [
-        f"Levy report {document['period']} for site {document['site']} ({document['timezone']})",
-        f"period   {document['period_start']} .. {document['period_end']}"
-        f"  {'CLOSED' if document['closed'] else 'open'}",
-        f"covered  {document['coverage_start']} .. {document['coverage_end']}",
-    ]
-    if "declaration_due" in document:
-        head.append(
-            f"due      declaration {document['declaration_due']}, payment {document['payment_due']}"
-        )
-    rows = [["meter", "supply", "rated kW", "kWh", "metered", "deemed", "fee, tenge"]]
-    rows += [[m[c] for c in CSV_COLUMNS] for m in document["meters"]]
-    for supply, section in document["by_supply"].items():
-        rows.append(["TOTAL", supply, "", *(section[c] for c in CSV_COLUMNS[3:])])
-    rows.append(["TOTAL", "all", "", *(document["totals"][c] for c in CSV_COLUMNS[3:])])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    body = [
-        "  ".join(
-            cell.ljust(w) if i < 2 else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in rows
-    ]
-    rates = [
-        f"rate     {supply}: {r['tenge_per_kwh']} tenge/kWh from {r['from']}"
-        for supply, section in document["by_supply"].items()
-        for r in section["rates"]
-    ]
-    deemed = [
-        f"  {m['meter']}  {d['start']} .. {d['end']}  {d['reason']}  {d['kwh']} kWh"
-        for m in document["meters"]
-        for d in m["deemed_intervals"]
-    ]
-    if deemed:
-        deemed.insert(0, "\ndeemed at rated power:")
-    return "\n".join([*head, *rates, "", *body, *deemed]) + "\n"

@@ -115,7 +115,7 @@ def test_october_stays_as_filed_and_november_is_billed_as_configured(
     assert run("close", "-c", str(config), "--period", "2026-11") == 0
     assert reports(config, "2026-10", capsys) == filed
     document = json.loads(reports(config, "2026-11", capsys)["json"])
-    assert {**rated, "closed": True} == document
+    assert {**rated, "closed": True, "provisional": []} == document
     # grid before Nov 16: rig-1 1080 + rig-2 (1728 - 1.6 billed off-grid in October's replay,
     # when its supply was still off-grid) + rig-3 864 + rig-4 deemed 9 days x 24 h x 1 kW = 216
     # grid from Nov 16: rig-1 1080 + rig-2 1728 + rig-3 864; off-grid: rig-2 Nov 1 00:00-00:20

@@ -132,5 +132,5 @@ def test_shuffled_and_duplicated_lines_change_nothing(lines, rnd):
 def test_closing_then_reporting_equals_reporting(lines):
     october, november = reports([lines])
     closed_october, closed_november = reports([lines], close=True)
-    assert closed_october == {**october, "closed": True}
+    assert closed_october == {**october, "closed": True, "provisional": []}
     assert closed_november == november

@@ -23,6 +23,7 @@ OCTOBER = {
     "coverage_start": "2026-10-01T00:00:00+05:00",
     "coverage_end": "2026-11-01T00:00:00+05:00",
     "closed": False,
+    "provisional": ["not closed"],
     # 8104.7 = grid 4533.1 + off-grid 3571.6; fee 9066.20 + 3571.60
     "totals": {
         "kwh": "8104.700",
@@ -209,7 +210,7 @@ def test_closing_then_reporting_equals_reporting(site, capsys):
     config, feed = site
     assert main(["replay", "-c", str(config), "-i", str(feed)]) == 0
     assert main(["close", "-c", str(config), "--period", "2026-10"]) == 0
-    assert report(config, capsys) == {**OCTOBER, "closed": True}
+    assert report(config, capsys) == {**OCTOBER, "closed": True, "provisional": []}
 
 
 def test_quarter_report_adds_the_due_dates(site, capsys):

@@ -1,0 +1,108 @@
+"""The report as CSV for a spreadsheet: a header block of `field,value` rows (what the report is
+of, whether it is final, the due dates of a quarter), a blank row, then one table whose `section`
+column says what each row is (`rate`, `supply`, `site`, `meter`, `deemed`), one figure per cell.
+
+UTF-8 with a byte order mark: Excel reads a CSV without one in the machine's ANSI code page and
+garbles Cyrillic meter ids; LibreOffice, pandas and Python's `utf-8-sig` take the mark in their
+stride. Decimal point; figures are plain numbers. Ids are as the site wrote them (the csv module
+quotes commas, quotes and line breaks), except that a cell a spreadsheet would run as a formula
+(starting with `=`, `+`, `-`, `@`, a tab or a carriage return) is prefixed with a single quote
+(OWASP, CSV injection). Only text cells are touched: figures are never negative."""
+
+import csv
+import io
+from typing import Any
+
+BOM = "\ufeff"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+HEAD_FIELDS = [
+    "site",
+    "period",
+    "timezone",
+    "period_start",
+    "period_end",
+    "coverage_start",
+    "coverage_end",
+    "closed",
+    "provisional",
+    "declaration_due",
+    "payment_due",
+]
+COLUMNS = [
+    "section",
+    "supply",
+    "meter",
+    "rated_kw",
+    "from",
+    "to",
+    "reason",
+    "tenge_per_kwh",
+    "metered_kwh",
+    "deemed_kwh",
+    "kwh",
+    "fee_tenge",
+]
+NUMBERS = {"rated_kw", "tenge_per_kwh", "metered_kwh", "deemed_kwh", "kwh", "fee_tenge"}
+FIGURES = ("metered_kwh", "deemed_kwh", "kwh", "fee_tenge")
+
+
+def neutral(text: str) -> str:
+    """A text cell that no spreadsheet runs as a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def head_value(document: dict[str, Any], field: str) -> str:
+    value = document[field]
+    if field == "closed":
+        return "true" if value else "false"
+    if field == "provisional":
+        return "; ".join(value) if value else "no"
+    return neutral(value)
+
+
+def table_rows(document: dict[str, Any]) -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = []
+    for supply, section in document["by_supply"].items():
+        rows += [{"section": "rate", "supply": supply, **rate} for rate in section["rates"]]
+        rows.append({"section": "supply", "supply": supply, **{k: section[k] for k in FIGURES}})
+    rows.append({"section": "site", "supply": "all", **document["totals"]})
+    for m in document["meters"]:
+        rows.append({"section": "meter", **m})
+    for m in document["meters"]:
+        rows += [
+            {
+                "section": "deemed",
+                "supply": m["supply"],
+                "meter": m["meter"],
+                "rated_kw": m["rated_kw"],
+                "from": d["start"],
+                "to": d["end"],
+                "reason": d["reason"],
+                "deemed_kwh": d["kwh"],
+                "kwh": d["kwh"],
+            }
+            for d in m["deemed_intervals"]
+        ]
+    return [
+        {
+            column: row.get(column, "") if column in NUMBERS else neutral(row.get(column, ""))
+            for column in COLUMNS
+        }
+        for row in rows
+    ]
+
+
+def render_csv(document: dict[str, Any]) -> str:
+    out = io.StringIO()
+    out.write(BOM)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["field", "value"])
+    writer.writerows(
+        [field, head_value(document, field)] for field in HEAD_FIELDS if field in document
+    )
+    writer.writerow([])
+    table = csv.DictWriter(out, COLUMNS, lineterminator="\n")
+    table.writeheader()
+    table.writerows(table_rows(document))
+    return out.getvalue()

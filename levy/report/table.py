@@ -1,0 +1,110 @@
+"""The report as a table for people: what it is of, whether it is final, then the supplies with
+their rate lines, the meters by supply and the deemed intervals, in aligned columns. Every
+figure is the document's (see `render.to_document`), so the table adds up as the JSON does."""
+
+from typing import Any
+
+ROUNDING_NOTE = [
+    "Rounding: kWh to 0.001 and tenge to the tiyn, half up; rate lines, meters and intervals",
+    "are allocated so that they add up to their totals as printed (README: Report fields).",
+]
+
+FIGURES = ("metered_kwh", "deemed_kwh", "kwh", "fee_tenge")
+FIGURE_HEADS = ["metered", "deemed", "kWh", "tenge"]
+
+
+def aligned(rows: list[list[str]], numeric: set[int]) -> list[str]:
+    """Columns padded to their widest cell (characters, so Cyrillic ids align), numbers to the
+    right, text to the left."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(
+            cell.rjust(width) if i in numeric else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    ]
+
+
+def header(document: dict[str, Any]) -> list[str]:
+    start, coverage_start = document["period_start"], document["coverage_start"]
+    from_start = "" if coverage_start == start else " (the ledger's accounting start)"
+    quarter = "declaration_due" in document
+    lines = [
+        ["site", document["site"]],
+        ["period", f"{document['period']} ({'quarter' if quarter else 'month'})"],
+        ["zone", document["timezone"]],
+        ["bounds", f"{start} .. {document['period_end']} (end exclusive)"],
+        ["accounted", f"{coverage_start}{from_start} .. {document['coverage_end']}"],
+        ["status", "closed" if document["closed"] else "open"],
+    ]
+    if quarter:
+        due = f"declaration {document['declaration_due']}, payment {document['payment_due']}"
+        lines.append(["due", due])
+    return aligned(lines, set())
+
+
+def supplies(document: dict[str, Any]) -> list[str]:
+    rows = [["supply", "rate from", "tenge/kWh", *FIGURE_HEADS]]
+    for supply, section in document["by_supply"].items():
+        for rate in section["rates"]:
+            rows.append(
+                [
+                    supply,
+                    rate["from"],
+                    rate["tenge_per_kwh"],
+                    "",
+                    "",
+                    rate["kwh"],
+                    rate["fee_tenge"],
+                ]
+            )
+        rows.append([supply, "total", "", *(section[key] for key in FIGURES)])
+    rows.append(["TOTAL", "site", "", *(document["totals"][key] for key in FIGURES)])
+    return aligned(rows, {2, 3, 4, 5, 6})
+
+
+def meters(document: dict[str, Any]) -> list[str]:
+    """Grouped by supply, each group closed by its supply's figures: the meters add up to it."""
+    rows = [["meter", "supply", "rated kW", *FIGURE_HEADS]]
+    for supply, section in document["by_supply"].items():
+        own = [m for m in document["meters"] if m["supply"] == supply]
+        if not own:
+            continue
+        rows += [[m["meter"], supply, m["rated_kw"], *(m[key] for key in FIGURES)] for m in own]
+        rows.append(["", f"{supply} total", "", *(section[key] for key in FIGURES)])
+    if len(rows) == 1:
+        return ["no meter was billed in this period"]
+    return aligned(rows, {2, 3, 4, 5, 6})
+
+
+def deemed(document: dict[str, Any]) -> list[str]:
+    rows = [["meter", "supply", "from", "to", "reason", "kWh"]]
+    rows += [
+        [m["meter"], m["supply"], d["start"], d["end"], d["reason"], d["kwh"]]
+        for m in document["meters"]
+        for d in m["deemed_intervals"]
+    ]
+    if len(rows) == 1:
+        return []
+    title = "deemed at rated power (contiguous intervals of one reason merged):"
+    return ["", title, *aligned(rows, {5})]
+
+
+def render_table(document: dict[str, Any]) -> str:
+    title = [f"Levy report {document['period']} for site {document['site']}"]
+    if document["provisional"]:
+        title.append("PROVISIONAL: " + "; ".join(document["provisional"]))
+    parts = [
+        *title,
+        "",
+        *header(document),
+        "",
+        *supplies(document),
+        "",
+        *meters(document),
+        *deemed(document),
+        "",
+        *ROUNDING_NOTE,
+    ]
+    return "\n".join(parts) + "\n"
