@@ -2,13 +2,15 @@
 
 import argparse
 import logging
+import sqlite3
 import sys
+from pathlib import Path
 
 from levy.app.errors import UsageError
 from levy.app.record import apply_rates, check_record
 from levy.app.site import Site
 from levy.cli.common import load_site, open_ledger
-from levy.core.calendar import parse_period
+from levy.core.calendar import Period, parse_period
 from levy.ledger.store import Ledger, LedgerError
 from levy.report.figures import build_figures
 from levy.report.render import render_json, to_document
@@ -31,7 +33,10 @@ def run(args: argparse.Namespace) -> int:
         period = parse_period(args.period)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
+    if site.config.ledger.path.exists():
+        refuse_before_start(site, period, peek_accounting_start(site))
     with open_ledger(site, must_exist=True, writer=False) as ledger:
+        refuse_before_start(site, period, ledger.accounting_start_ms)
         if check_record(site, ledger) is not None:
             apply_pending_rates(site)
         figures = build_figures(ledger, site.id, site.calendar, site.rates, period)
@@ -39,6 +44,40 @@ def run(args: argparse.Namespace) -> int:
     render = {"json": render_json, "csv": render_csv, "table": render_table}[args.format]
     emit(render(document))
     return 0
+
+
+def refuse_before_start(site: Site, period: Period, accounting_start_ms: int | None) -> None:
+    """A period that ends at or before the ledger's accounting start has nothing accounted in
+    it: saying so beats a report of zeros (one that only begins before it reports from it)."""
+    _, end = site.calendar.period_bounds(period)
+    if accounting_start_ms is not None and end <= accounting_start_ms:
+        iso = site.calendar.iso
+        raise UsageError(
+            f"nothing is accounted before {iso(accounting_start_ms)} (the ledger's accounting "
+            f"start): period {period.label} ends at {iso(end)}"
+        )
+
+
+def peek_accounting_start(site: Site) -> int | None:
+    """The ledger's accounting start, read without leaving a file behind: SQLite's read-only
+    open of a ledger in WAL mode creates its missing -wal and -shm files and cannot remove them.
+    While there is no -wal file no connection is open and the main file holds everything, so it
+    is read as it is (`immutable`); otherwise, or for this site's ledger under another site id,
+    or for a file that is no ledger, None (the ledger's own open says what is wrong)."""
+    path = site.config.ledger.path
+    if Path(f"{path}-wal").exists():
+        return None
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        try:
+            meta = dict(db.execute("SELECT key, value FROM meta"))
+        finally:
+            db.close()
+        if meta.get("site_id") != site.id:
+            return None
+        return int(meta["accounting_start_ms"])
+    except (sqlite3.Error, KeyError, ValueError):
+        return None
 
 
 def emit(text: str) -> None:

@@ -371,6 +371,28 @@ def test_ids_are_printed_in_utf_8_whatever_the_locale(tricky):
         assert "Риг 1" in done.out and done.err == ""
 
 
+@pytest.mark.parametrize("period", ["2020-01", "2026-09", "2026-Q3"])
+def test_a_period_before_the_accounting_start_is_refused_and_leaves_nothing(pristine, period):
+    ends = {"2020-01": "2020-02-01T00:00:00+06:00"}.get(period, "2026-10-01T00:00:00+05:00")
+    before = snapshot(pristine)
+    for fmt in ("table", "json", "csv"):
+        done = levy(pristine, "report", "-c", "site.toml", "--period", period, "--format", fmt)
+        assert_refused(
+            done,
+            "nothing is accounted before 2026-10-01T00:00:00+05:00 (the ledger's accounting "
+            f"start): period {period} ends at {ends}",
+        )
+    assert snapshot(pristine) == before
+
+
+def test_closing_a_period_before_the_accounting_start_is_refused(pristine):
+    before = snapshot(pristine)
+    done = levy(pristine, "close", "-c", "site.toml", "--period", "2020-01")
+    assert_refused(done)
+    assert "2026-10-01T00:00:00+05:00" in done.err and "nothing to close" in done.err
+    assert snapshot(pristine) == before
+
+
 @pytest.mark.parametrize("period", ["0000-01", "9999-12", "2026-13", "2026-Q5", "October"])
 def test_a_period_that_is_no_period_is_one_plain_line(pristine, period):
     before = snapshot(pristine)
@@ -413,3 +435,8 @@ def test_a_quarter_begun_before_the_start_is_reported_from_it_and_final_once_clo
         "accounted  2026-12-15T00:00:00+05:00 (the ledger's accounting start) .. "
         "2027-01-01T00:00:00+05:00"
     ) in table
+    assert_refused(
+        levy(tmp_path, "report", "-c", "site.toml", "--period", "2026-11"),
+        "nothing is accounted before 2026-12-15T00:00:00+05:00 (the ledger's accounting start): "
+        "period 2026-11 ends at 2026-12-01T00:00:00+05:00",
+    )
