@@ -44,7 +44,7 @@ def test_a_schema_1_ledger_keeps_its_figures(v1_site: Path, capsys) -> None:
     Ledger(ledger).close()
     assert report(v1_site, capsys) == OCTOBER
     assert main(["close", "-c", str(v1_site), "--period", "2026-10"]) == 0
-    assert report(v1_site, capsys) == {**OCTOBER, "closed": True}
+    assert report(v1_site, capsys) == {**OCTOBER, "closed": True, "provisional": []}
 
 
 def test_the_first_writer_stores_the_schedule_and_rates_every_row(v1_site: Path) -> None:
