@@ -88,9 +88,25 @@ def allocate(whole: int, parts: Sequence[Fraction]) -> list[int]:
         if whole:
             raise ValueError(f"{whole} units to share out over no parts")
         return []
-    floors = [math.floor(part) for part in parts]
-    order = sorted(range(len(parts)), key=lambda i: (floors[i] - parts[i], i))
-    rounds, extra = divmod(whole - sum(floors), len(parts))
+    _, floors, rests = _floors_and_rests(parts)
+    return _largest_remainder(whole, floors, rests)
+
+
+def _floors_and_rests(values: Sequence[Fraction]) -> tuple[int, list[int], list[int]]:
+    """A denominator common to all the values, each value rounded down, and its remainder as a
+    whole number over that denominator (so remainders compare and add as plain integers)."""
+    denominator = math.lcm(*(value.denominator for value in values))
+    numerators = [value.numerator * (denominator // value.denominator) for value in values]
+    return (
+        denominator,
+        [n // denominator for n in numerators],
+        [n % denominator for n in numerators],
+    )
+
+
+def _largest_remainder(whole: int, floors: list[int], rests: list[int]) -> list[int]:
+    order = sorted(range(len(floors)), key=lambda i: (-rests[i], i))
+    rounds, extra = divmod(whole - sum(floors), len(floors))
     result = list(floors)
     for rank, i in enumerate(order):
         result[i] += rounds + (1 if rank < extra else 0)
@@ -112,15 +128,19 @@ def allocate_pairs(
     first-column unit moves from one row to another, fewest moves, the row with the largest
     remainder first: such a choice always exists, and then both columns and every row hold."""
     first_total, second_total = totals
-    first_floor = [math.floor(a) for a, _ in rows]
-    second_floor = [math.floor(b) for _, b in rows]
-    first_rest = [a - f for (a, _), f in zip(rows, first_floor, strict=True)]
-    second_rest = [b - f for (_, b), f in zip(rows, second_floor, strict=True)]
-    # each row's sum may take this many units above its two floors: [low, high]
-    low = [math.floor(a + b) for a, b in zip(first_rest, second_rest, strict=True)]
-    high = [math.ceil(a + b) for a, b in zip(first_rest, second_rest, strict=True)]
     n = len(rows)
-    first = allocate(first_total, [a for a, _ in rows])
+    if not n:
+        if first_total or second_total:
+            raise ValueError(f"column totals {totals} to share out over no rows")
+        return []
+    denominator, floors, rests = _floors_and_rests([*(a for a, _ in rows), *(b for _, b in rows)])
+    first_floor, second_floor = floors[:n], floors[n:]
+    first_rest, second_rest = rests[:n], rests[n:]
+    # each row's sum may take this many units above its two floors: [low, high]
+    sums = [a + b for a, b in zip(first_rest, second_rest, strict=True)]
+    low = [total // denominator for total in sums]
+    high = [-(-total // denominator) for total in sums]
+    first = _largest_remainder(first_total, first_floor, first_rest)
     first_up = [units - floor for units, floor in zip(first, first_floor, strict=True)]
     if any(up not in (0, 1) or (up and not first_rest[i]) for i, up in enumerate(first_up)):
         raise ValueError(f"column total {first_total} is not its parts' sum rounded")
