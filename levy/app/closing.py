@@ -10,6 +10,7 @@ from levy.core.calendar import parse_period
 from levy.core.engine import Engine
 from levy.core.units import MS_PER_S
 from levy.ledger.store import ClosedPeriod, Ledger
+from levy.report.figures import accounted_months
 
 log = logging.getLogger("levy.closing")
 
@@ -44,7 +45,7 @@ def too_early(site: Site, engine: Engine, month: str, now_ms: int) -> UsageError
     )
 
 
-def accounted_months(site: Site, ledger: Ledger, label: str) -> list[str]:
+def months_to_close(site: Site, ledger: Ledger, label: str) -> list[str]:
     """The months of a period that end after the ledger's accounting start: a month before it
     has nothing to close. A period with none, or a label that names no period, is refused."""
     try:
@@ -52,18 +53,14 @@ def accounted_months(site: Site, ledger: Ledger, label: str) -> list[str]:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     start_ms = ledger.accounting_start_ms
-    months = [
-        month
-        for month in period.month_labels()
-        if start_ms is None or site.calendar.period_bounds(parse_period(month))[1] > start_ms
-    ]
-    if not months:
-        assert start_ms is not None
+    if start_ms is None:
+        return period.month_labels()
+    if site.calendar.period_bounds(period)[1] <= start_ms:
         raise UsageError(
             f"period {label} ends before the ledger's accounting start "
             f"{site.calendar.iso(start_ms)}: nothing is accounted in it, so nothing to close"
         )
-    return months
+    return accounted_months(site.calendar, period, start_ms)
 
 
 def close_period(
@@ -79,7 +76,7 @@ def close_period(
     which it will succeed."""
     closed_now = []
     already = ledger.closed_periods()
-    for month in accounted_months(site, ledger, label):
+    for month in months_to_close(site, ledger, label):
         if month in already:
             continue
         start, end = site.calendar.period_bounds(parse_period(month))

@@ -185,7 +185,9 @@ class Worker:
         """Month-to-date figures for the operator's dashboard, from the same code as the report."""
         calendar = self.site.calendar
         period = parse_period(calendar.month_label(now_ms))
-        figures = build_figures(self.ledger, self.site.id, calendar, self.site.rates, period)
+        figures = build_figures(
+            self.ledger, self.site.id, calendar, self.site.rates, period, deemed_spans=False
+        )
         for supply in Supply:
             energy = figures.supply_energy(supply)
             for basis, mj in (("metered", energy.metered_mj), ("deemed", energy.deemed_mj)):
@@ -209,7 +211,6 @@ class Worker:
             meter: meter_status(state, self.availability.get(meter), now_ms, stale)
             for meter, state in self.engine.states.items()
         }
-
 
     def health(self) -> tuple[bool, dict[str, object]]:
         """Healthy while connected to the broker; the details say what an operator looks at (a

@@ -166,7 +166,9 @@ class Exporter:
         points: list[Point] = []
         first_ms = last_ms if from_ms is None else min(from_ms, last_ms)
         for period in self.periods(first_ms, last_ms):
-            figures = build_figures(self.ledger, self.site.id, calendar, self.site.rates, period)
+            figures = build_figures(
+                self.ledger, self.site.id, calendar, self.site.rates, period, deemed_spans=False
+            )
             points += liability_points(figures, to_document(figures, calendar), last_ms)
         return points
 

@@ -102,11 +102,17 @@ def due_dates(period: Period) -> tuple[date, date]:
 
 
 def build_figures(
-    ledger: Ledger, site: str, calendar: Calendar, rates: RateSchedule, period: Period
+    ledger: Ledger,
+    site: str,
+    calendar: Calendar,
+    rates: RateSchedule,
+    period: Period,
+    deemed_spans: bool = True,
 ) -> PeriodFigures:
     """The period's figures from the ledger alone: every total carries the supply, rating and
     rate it was billed at. `rates` only names the rate lines of a ledger from schema 1 that no
-    writer has re-rated yet."""
+    writer has re-rated yet. Without `deemed_spans` the figures come from the per-bucket totals
+    alone (the live gauges and liabilities need no list of deemed intervals)."""
     start, end = calendar.period_bounds(period)
     steps = ledger.rate_steps()
     schedule = RateSchedule(steps) if steps else rates
@@ -121,7 +127,7 @@ def build_figures(
         figures = meters.setdefault(key, MeterFigures(*key))
         figures.energy.add(total.kind, total.energy_mj)
         figures.fee += kwh_exact(total.energy_mj) * Fraction(rate)
-    for row in ledger.deemed_rows(start, end):
+    for row in ledger.deemed_rows(start, end) if deemed_spans else ():
         spans = meters[(row.meter, row.supply, row.rated_w)].deemed
         if spans and spans[-1].end_ms == row.start_ms and spans[-1].reason == row.reason:
             last = spans.pop()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from levy.app.closing import accounted_months
+from levy.app.closing import months_to_close
 from levy.app.site import Site
 from levy.config import load_config
 from levy.core.units import datetime_to_ms
@@ -79,5 +79,5 @@ def test_a_quarter_that_began_before_the_ledger_closes_only_its_accounted_months
     site = Site.from_config(load_config(write_site(tmp_path)))
     with Ledger(tmp_path / "l.sqlite") as ledger:
         ledger.bind_site(site.id, ms("2026-11-15T00:00:00+05:00"), site.calendar.zone.key)
-        assert accounted_months(site, ledger, "2026-Q4") == ["2026-11", "2026-12"]
-        assert accounted_months(site, ledger, "2026-11") == ["2026-11"]
+        assert months_to_close(site, ledger, "2026-Q4") == ["2026-11", "2026-12"]
+        assert months_to_close(site, ledger, "2026-11") == ["2026-11"]
