@@ -20,6 +20,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -126,7 +127,7 @@ def now_ms() -> int:
 
 
 class MqttSource:
-    def __init__(self, settings: BrokerSettings, inbox: "queue.Queue[object]") -> None:
+    def __init__(self, settings: BrokerSettings, inbox: "queue.Queue[Any]") -> None:
         self.settings = settings
         self.inbox = inbox
         self.session = 0

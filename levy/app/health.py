@@ -226,7 +226,7 @@ class HealthServer:
     def _handle(self, connection: socket.socket) -> None:
         try:
             connection.setblocking(True)
-            self.handler(connection, connection.getpeername(), self)
+            self.handler(connection, connection.getpeername(), self)  # type: ignore[arg-type]
         except OSError:
             pass  # the client went away, or its time ran out
         finally:

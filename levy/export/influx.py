@@ -55,7 +55,7 @@ class InfluxOutput:
 
     def write(self, lines: list[str]) -> None:
         try:
-            self.api.write(self.bucket, self.org, lines, WritePrecision.MS)
+            self.api.write(self.bucket, self.org, lines, WritePrecision.MS)  # type: ignore[arg-type]
         except ApiException as exc:
             raise _answered(exc) from None
         except (MaxRetryError, TimeoutError, HTTPError, OSError) as exc:

@@ -37,7 +37,11 @@ class RejectionRecord:
     batch this is: each copy is logged once, and a replay of the same messages adds none."""
 
 
-def stored_key(record: RejectionRecord) -> tuple[object, ...]:
+StoredKey = tuple[int, str | None, str | None, RejectReason, bytes | None]
+"""(received ms, topic cut, meter, reason, payload cut)"""
+
+
+def stored_key(record: RejectionRecord) -> StoredKey:
     """What the log keeps of a rejection: two that agree on it are copies of one message."""
     return (
         record.received_ms,

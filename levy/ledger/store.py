@@ -150,7 +150,7 @@ class Ledger:
         keeps meter state in memory, so two writers (a daemon and a `close`, say) would overwrite
         each other's rows. Readers (reports) need no lock: WAL lets them read while one writes."""
         self.path = path
-        self._lock = None
+        self._lock: IO[str] | None = None
         try:
             if writer:
                 self.db = self._open_writer(path)
