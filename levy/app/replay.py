@@ -7,7 +7,6 @@ carries control lines (see journal.py) and is applied batch by batch, exactly as
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,8 +92,7 @@ def expand(inputs: Sequence[Path]) -> list[Path]:
 def read_items(path: Path) -> Iterator[FeedLine | FeedError]:
     """`read_feed`, with a file that cannot be read (opened or read on) a plain error."""
     try:
-        with closing(read_feed(path)) as items:
-            yield from items
+        yield from read_feed(path)  # closing this generator closes the file
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
 

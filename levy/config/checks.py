@@ -37,14 +37,15 @@ def partial_checks(data: Mapping[str, Any], context: LoadContext, where: Where) 
     meters = {index: _alone(MeterConfig, entry, context) for index, entry in enumerate(entries)}
     valid = [(index, meter) for index, meter in meters.items() if meter is not None]
     sources = [_Source.of(meters[index] or entry) for index, entry in enumerate(entries)]
-    rates = [_alone(RateConfig, rate, context) for rate in _listed(data, "rates", DEFAULT_RATES)]
+    listed = _listed(data, "rates", DEFAULT_RATES)
+    rates = [rate for each in listed if (rate := _alone(RateConfig, each, context)) is not None]
     ledger = _alone(LedgerConfig, data.get("ledger", {}), context)
     mqtt = _alone(MqttConfig, data.get("mqtt", {}), context)
     return [
         *_unique_meters(sources, where),
         *(
             _rates_in_order(rates, ledger.accounting_start if ledger else None, where)
-            if rates and all(rates)
+            if rates and len(rates) == len(listed)
             else []
         ),
         *(_topics_subscribed(mqtt.topics, valid, where) if mqtt else []),
