@@ -37,7 +37,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO
+from typing import IO, cast
 
 from levy.core.units import datetime_to_ms, ms_to_datetime
 
@@ -188,17 +188,19 @@ def _iso_ms(text: str) -> int:
     return datetime_to_ms(moment)
 
 
-def _open(path: str | os.PathLike[str]) -> BinaryIO:
+def _open(path: str | os.PathLike[str]) -> IO[bytes]:
     with open(path, "rb") as probe:
         compressed = probe.read(len(GZIP_MAGIC)) == GZIP_MAGIC
-    return gzip.open(path, "rb") if compressed else open(path, "rb")
+    if compressed:
+        return cast(IO[bytes], gzip.open(path, "rb"))  # a GzipFile reads as any binary file
+    return open(path, "rb")
 
 
 def _wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _lines(stream: BinaryIO, latest_ms: int) -> Iterator[FeedLine | FeedError]:
+def _lines(stream: IO[bytes], latest_ms: int) -> Iterator[FeedLine | FeedError]:
     line_no = 0
     with stream:
         try:

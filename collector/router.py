@@ -322,8 +322,8 @@ class _ShellyDevice:
             if change is None:
                 continue
             if not isinstance(change, dict):
-                error = DecodeError(RejectReason.WRONG_TYPE, f"params.{component} is not an object")
-                outcomes.extend(_rejections((t.meter for t in targets), error))
+                wrong = DecodeError(RejectReason.WRONG_TYPE, f"params.{component} is not an object")
+                outcomes.extend(_rejections((t.meter for t in targets), wrong))
                 continue
             status = self._status.get(component, {})
             shelly.merge(status, change)

@@ -97,8 +97,8 @@ def merge(status: dict[str, object], change: dict[str, object]) -> None:
     for key, value in change.items():
         if value is None:
             status.pop(key, None)
-        elif isinstance(value, dict) and isinstance(status.get(key), dict):
-            merge(status[key], value)
+        elif isinstance(value, dict) and isinstance(known := status.get(key), dict):
+            merge(known, value)
         else:
             status[key] = value
 
@@ -145,11 +145,13 @@ def _energy(status: dict[str, object], fields: Fields) -> int | None:
     if fields.energy is None:
         return None
     *path, last = fields.energy
-    container = status
+    container: dict[str, object] | None = status
     for key in path:
-        container = field_object(container, key, key)
         if container is None:
             return None
+        container = field_object(container, key, key)
+    if container is None:
+        return None
     return energy_from_wh(container.get(last), ".".join(fields.energy))
 
 

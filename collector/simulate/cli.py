@@ -245,6 +245,7 @@ def _broker(args: argparse.Namespace, mqtt: BrokerConfig | None) -> BrokerSettin
     username = args.username
     if username is None and mqtt is not None:
         username = mqtt.username
+    password: str | None
     if args.password_env is not None or args.password_file is not None:
         password = _option_password(args)
     elif mqtt is not None and args.username is None:

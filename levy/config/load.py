@@ -20,7 +20,7 @@ from levy.config.sections import SiteSection
 from levy.config.site import SiteConfig
 from levy.config.values import ConfigPath
 
-_INVENTORY = TypeAdapter(ConfigPath | None)
+_INVENTORY: TypeAdapter[Path | None] = TypeAdapter(ConfigPath | None)
 
 
 def load_config(path: Path, sources: bool = False) -> SiteConfig:
@@ -43,13 +43,13 @@ def load_config(path: Path, sources: bool = False) -> SiteConfig:
 def parse_config(data: Mapping[str, Any], source: Path, sources: bool = False) -> SiteConfig:
     """Validate a TOML document already parsed (decimals as Decimal), as if read from `source`:
     relative paths, the inventory among them, are read beside it. Handy for tests."""
-    data = copy.deepcopy(dict(data))
+    document: dict[str, Any] = copy.deepcopy(dict(data))
     problems = [
         f"{dotted(location)}: {inline_secret_problem(str(location[-1]))}"
-        for location in pop_inline_secrets(data)
+        for location in pop_inline_secrets(document)
     ]
-    context, inventory_path = _site_context(data, source)
-    toml_meters = len(data["meters"]) if isinstance(data.get("meters"), list) else 0
+    context, inventory_path = _site_context(document, source)
+    toml_meters = len(document["meters"]) if isinstance(document.get("meters"), list) else 0
     inventory = None
     if inventory_path is not None:
         inventory = read_inventory(
@@ -60,18 +60,21 @@ def parse_config(data: Mapping[str, Any], source: Path, sources: bool = False) -
             ],
         )
         problems += inventory.problems
-        if isinstance(data.get("meters", []), list):
-            data["meters"] = [*data.get("meters", []), *(row.cells for row in inventory.rows)]
+        if isinstance(document.get("meters", []), list):
+            document["meters"] = [
+                *document.get("meters", []),
+                *(row.cells for row in inventory.rows),
+            ]
     where = _Where(source, toml_meters, inventory)
     try:
-        config = SiteConfig.model_validate(data, context=context)
+        config = SiteConfig.model_validate(document, context=context)
     except ValidationError as exc:
         problems += problems_from(exc, where)
-        problems += partial_checks(data, context, where)
+        problems += partial_checks(document, context, where)
     else:
         problems += cross_checks(config, where)
     if sources:
-        problems += source_problems(data, context)
+        problems += source_problems(document, context)
     if problems:
         raise ConfigError(problems)
     return config

@@ -64,7 +64,9 @@ class SiteConfig(Section):
 
     @model_validator(mode="after")
     def _attach_source(self, info: ValidationInfo) -> Self:
-        self._source = _loader_context(info).source
+        source = _loader_context(info).source
+        assert source is not None, "the loader's context always names its source"
+        self._source = source
         return self
 
     @property
