@@ -11,7 +11,15 @@ from decimal import Decimal
 
 from levy.core.blind import Blindness
 from levy.core.calendar import Calendar
-from levy.core.model import Interval, Reading, Rejection, RejectReason, Supply
+from levy.core.model import (
+    Basis,
+    DeemedReason,
+    Interval,
+    Reading,
+    Rejection,
+    RejectReason,
+    Supply,
+)
 from levy.core.rates import RateSchedule
 from levy.core.rules import (
     MeterSpec,
@@ -38,13 +46,17 @@ class Row:
     meter: str
     start_ms: int
     end_ms: int
-    kind: str
-    """"metered" or the deemed reason."""
+    reason: DeemedReason | None
+    """Why the row was deemed; None when it was metered."""
     energy_mj: int
     supply: Supply
     rated_w: int
     rate: Decimal
     """Tenge per kWh of the row's supply under the rate step in force."""
+
+    @property
+    def basis(self) -> Basis:
+        return Basis.METERED if self.reason is None else Basis.DEEMED
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +65,8 @@ class TotalKey:
     start. Reports sum these instead of every row."""
 
     meter: str
-    kind: str
+    reason: DeemedReason | None
+    """None for metered energy."""
     bucket_ms: int
     supply: Supply
     rated_w: int
@@ -205,7 +218,7 @@ class Engine:
             self.open_rows[meter] = row
             changes.rows[(meter, row.start_ms)] = row
             bucket = self._row_bounds(row)[1]
-            key = TotalKey(meter, row.kind, bucket, row.supply, row.rated_w, row.rate)
+            key = TotalKey(meter, row.reason, bucket, row.supply, row.rated_w, row.rate)
             changes.totals[key] = changes.totals.get(key, 0) + piece.energy_mj
 
     def _extend(self, piece: Interval, spec: MeterSpec) -> Row:
@@ -216,12 +229,11 @@ class Engine:
                 f"meter {piece.meter}: an interval from {self.calendar.iso(piece.start_ms)} would "
                 f"change a closed period (closed to {self.calendar.iso(self.frozen_until_ms)})"
             )
-        kind = piece.reason.value if piece.reason is not None else piece.basis.value
         row = self.open_rows.get(piece.meter)
         if (
             row is not None
             and row.end_ms == piece.start_ms
-            and row.kind == kind
+            and row.reason is piece.reason
             and row.supply is spec.supply
             and row.rated_w == spec.rated_w
             and piece.start_ms < self._row_bounds(row)[0]
@@ -232,7 +244,7 @@ class Engine:
             piece.meter,
             piece.start_ms,
             piece.end_ms,
-            kind,
+            piece.reason,
             piece.energy_mj,
             spec.supply,
             spec.rated_w,

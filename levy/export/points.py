@@ -30,10 +30,9 @@ def interval_point(site: str, row: Row) -> Point:
         .tag("meter", row.meter)
         .tag("supply", row.supply.value)
     )
-    if row.kind == Basis.METERED.value:
-        point.tag("basis", Basis.METERED.value)
-    else:
-        point.tag("basis", Basis.DEEMED.value).tag("reason", row.kind)
+    point.tag("basis", row.basis.value)
+    if row.reason is not None:
+        point.tag("reason", row.reason.value)
     return (
         point.field("kwh", float(kwh))
         .field("fee_tenge", float(kwh * Fraction(row.rate)))
@@ -109,7 +108,7 @@ def meter_point(
     if (
         state.measure is not Measure.POWER
         and open_row is not None
-        and open_row.kind == Basis.METERED.value
+        and open_row.basis is Basis.METERED
         and open_row.end_ms > open_row.start_ms
     ):
         point.field("power_w", open_row.energy_mj / (open_row.end_ms - open_row.start_ms))

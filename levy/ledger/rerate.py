@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from levy.core.calendar import Calendar
-from levy.core.model import Basis, DeemedReason, Interval
+from levy.core.model import Basis, Interval
 from levy.core.rates import RateSchedule
 from levy.core.split import bucket_start, split
 from levy.ledger.store import ADD_TO_TOTALS, KIND_CODE, KINDS, SUPPLIES, Ledger, next_seq
@@ -76,8 +76,8 @@ def _cut(
     calendar: Calendar, rates: RateSchedule, start: int, end: int, kind: int, energy: int
 ) -> Iterator[Interval]:
     """A stored row cut at the steps of `rates` (it never crosses an hour already)."""
-    basis = Basis.METERED if kind == 0 else Basis.DEEMED
-    reason = None if kind == 0 else DeemedReason(KINDS[kind])
+    reason = KINDS[kind]
+    basis = Basis.METERED if reason is None else Basis.DEEMED
     yield from split(Interval("", start, end, basis, reason, energy), calendar, rates)
 
 
@@ -98,7 +98,7 @@ def _replace_row(
         " WHERE meter_id = ? AND start_ms = ?",
         (first.end_ms, first.energy_mj, seq, meter_id, start),
     )
-    kind = 0 if first.reason is None else KIND_CODE[first.reason.value]
+    kind = KIND_CODE[first.reason]
     db.executemany(
         "INSERT INTO intervals (start_ms, meter_id, end_ms, kind, energy_mj, supply, rated_w, seq)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

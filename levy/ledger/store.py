@@ -14,14 +14,17 @@ from levy.config.zone import load_zone
 from levy.core.blind import Blindness
 from levy.core.calendar import Calendar
 from levy.core.engine import Changes, Row
-from levy.core.model import Basis, DeemedReason, Measure, Supply
+from levy.core.model import DeemedReason, Measure, Supply
 from levy.core.rates import RateStep
 from levy.core.rules import Baseline, MeterSpec, MeterState
 from levy.ledger.rejections import RejectionRecord, log_rejections, rejection_counts
 from levy.ledger.schema import SCHEMA_VERSION, LedgerVersionError, migrate
 
-KINDS = [Basis.METERED.value, *(reason.value for reason in DeemedReason)]
+KINDS: list[DeemedReason | None] = [None, *DeemedReason]
+"""A row's kind as the ledger codes it: 0 metered, then each deemed reason."""
 KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
+DEEMED = dict(enumerate(DeemedReason, start=1))
+"""The deemed kinds by code."""
 SUPPLIES = [Supply.GRID, Supply.OFF_GRID]
 SUPPLY_CODE = {supply: code for code, supply in enumerate(SUPPLIES)}
 ADD_TO_TOTALS = (
@@ -63,7 +66,8 @@ class StoredMeter:
 @dataclass(frozen=True, slots=True)
 class BucketTotal:
     meter: str
-    kind: str
+    reason: DeemedReason | None
+    """None for metered energy."""
     bucket_ms: int
     supply: Supply
     rated_w: int
@@ -77,7 +81,7 @@ class DeemedRow:
     meter: str
     start_ms: int
     end_ms: int
-    reason: str
+    reason: DeemedReason
     energy_mj: int
     supply: Supply
     rated_w: int
@@ -397,7 +401,7 @@ class Ledger:
                         row.start_ms,
                         self._ids[row.meter],
                         row.end_ms,
-                        KIND_CODE[row.kind],
+                        KIND_CODE[row.reason],
                         row.energy_mj,
                         SUPPLY_CODE[row.supply],
                         row.rated_w,
@@ -436,7 +440,7 @@ class Ledger:
                     (
                         self._ids[key.meter],
                         key.bucket_ms,
-                        KIND_CODE[key.kind],
+                        KIND_CODE[key.reason],
                         SUPPLY_CODE[key.supply],
                         key.rated_w,
                         str(key.rate),
@@ -511,7 +515,7 @@ class Ledger:
         for name, start, end, kind, energy, supply, rated_w in self.db.execute(
             query, (start_ms, end_ms)
         ):
-            yield DeemedRow(name, start, end, KINDS[kind], energy, SUPPLIES[supply], rated_w)
+            yield DeemedRow(name, start, end, DEEMED[kind], energy, SUPPLIES[supply], rated_w)
 
     def rate_steps(self) -> list[RateStep]:
         """The rate schedule the ledger has billed with; empty for a ledger from schema 1 that

@@ -6,7 +6,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from levy.core.calendar import Calendar, Period, parse_period
-from levy.core.model import Basis, Supply
+from levy.core.model import DeemedReason, Supply
 from levy.core.rates import RateSchedule
 from levy.ledger.store import Ledger
 from levy.report.rounding import kwh_exact, tenge
@@ -24,8 +24,9 @@ class Energy:
     def total_mj(self) -> int:
         return self.metered_mj + self.deemed_mj
 
-    def add(self, kind: str, mj: int) -> None:
-        if kind == Basis.METERED.value:
+    def add(self, reason: DeemedReason | None, mj: int) -> None:
+        """Energy deemed for `reason`, or metered (None)."""
+        if reason is None:
             self.metered_mj += mj
         else:
             self.deemed_mj += mj
@@ -35,7 +36,7 @@ class Energy:
 class DeemedSpan:
     start_ms: int
     end_ms: int
-    reason: str
+    reason: DeemedReason
     energy_mj: int
 
 
@@ -122,10 +123,10 @@ def build_figures(
         step = schedule.step_at(total.bucket_ms)
         rate = total.rate if total.rate is not None else step.per_kwh[total.supply]
         line = lines[total.supply].setdefault((step.from_ms, rate), RateLine(step.from_ms, rate))
-        line.energy.add(total.kind, total.energy_mj)
+        line.energy.add(total.reason, total.energy_mj)
         key = (total.meter, total.supply, total.rated_w)
         figures = meters.setdefault(key, MeterFigures(*key))
-        figures.energy.add(total.kind, total.energy_mj)
+        figures.energy.add(total.reason, total.energy_mj)
         figures.fee += kwh_exact(total.energy_mj) * Fraction(rate)
     for row in ledger.deemed_rows(start, end) if deemed_spans else ():
         spans = meters[(row.meter, row.supply, row.rated_w)].deemed

@@ -105,7 +105,7 @@ def meter_row(m: MeterFigures, printed: Printed, calendar: Calendar) -> dict[str
             {
                 "start": calendar.iso(span.start_ms),
                 "end": calendar.iso(span.end_ms),
-                "reason": span.reason,
+                "reason": span.reason.value,
                 "kwh": kwh_text(units),
             }
             for span, units in zip(m.deemed, spans, strict=True)

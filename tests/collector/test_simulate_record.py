@@ -20,7 +20,7 @@ from collector.simulate.fleet import synthetic_meters
 from levy.app.replay import ReplaySummary, replay
 from levy.app.site import Site
 from levy.config import SiteConfig, parse_config
-from levy.core.model import Reading, Rejection
+from levy.core.model import Basis, Reading, Rejection
 from levy.core.units import MJ_PER_KWH, datetime_to_ms
 from levy.ledger.store import Ledger
 from tests.collector.support import ALMATY
@@ -73,7 +73,7 @@ def replayed(config: SiteConfig, feed: Path) -> tuple[ReplaySummary, list[tuple[
         summary = replay(Site.from_config(config), ledger, [feed])
         energy: Counter[tuple[str, str]] = Counter()
         for total in ledger.bucket_totals(0, 2**62):
-            energy[(total.meter, total.kind)] += total.energy_mj
+            energy[(total.meter, (total.reason or Basis.METERED).value)] += total.energy_mj
         return summary, [(meter, kind, mj) for (meter, kind), mj in energy.items()]
     finally:
         ledger.close()

@@ -26,7 +26,7 @@ def read(when: str, register: str) -> Reading:
 def rows_of(changes) -> list[tuple[str, str, str, Decimal]]:
     cal = Calendar(ALMATY)
     return [
-        (cal.iso(r.start_ms), cal.iso(r.end_ms), r.kind, kwh(r.energy_mj))
+        (cal.iso(r.start_ms), cal.iso(r.end_ms), (r.reason or r.basis).value, kwh(r.energy_mj))
         for r in sorted(changes.rows.values(), key=lambda r: r.start_ms)
     ]
 

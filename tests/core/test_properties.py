@@ -57,7 +57,7 @@ def end_of(readings: list[Reading]) -> int:
 def totals(rows: dict[tuple[str, int], Row]) -> dict[tuple[str, str], int]:
     out: dict[tuple[str, str], int] = defaultdict(int)
     for row in rows.values():
-        out[(row.meter, "metered" if row.kind == "metered" else "deemed")] += row.energy_mj
+        out[(row.meter, row.basis.value)] += row.energy_mj
     return dict(out)
 
 

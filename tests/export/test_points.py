@@ -7,7 +7,7 @@ from fractions import Fraction
 
 from levy.core.calendar import parse_period
 from levy.core.engine import Row
-from levy.core.model import Measure, Supply
+from levy.core.model import DeemedReason, Measure, Supply
 from levy.core.rules import Baseline, MeterState
 from levy.core.status import MeterStatus
 from levy.core.units import MJ_PER_KWH
@@ -18,8 +18,8 @@ HOUR = 3_600_000
 START = 1_790_000_000_000
 
 
-def row(kind: str = "metered", mj: int = MJ_PER_KWH // 3, rate: str = "2") -> Row:
-    return Row("Риг 1, ряд=2", START, START + HOUR, kind, mj, Supply.GRID, 3600, Decimal(rate))
+def row(reason: DeemedReason | None = None, mj: int = MJ_PER_KWH // 3, rate: str = "2") -> Row:
+    return Row("Риг 1, ряд=2", START, START + HOUR, reason, mj, Supply.GRID, 3600, Decimal(rate))
 
 
 def test_a_metered_row_is_one_point_at_its_start_with_its_ids_escaped_not_altered() -> None:
@@ -32,7 +32,7 @@ def test_a_metered_row_is_one_point_at_its_start_with_its_ids_escaped_not_altere
 
 
 def test_a_deemed_row_names_its_reason() -> None:
-    line = interval_point("s", row("no_data", 3600 * HOUR)).to_line_protocol()
+    line = interval_point("s", row(DeemedReason.NO_DATA, 3600 * HOUR)).to_line_protocol()
     assert line.startswith("levy_interval,basis=deemed,meter=")
     assert ",reason=no_data,site=s,supply=grid fee_tenge=7.2,kwh=3.6," in line
 
@@ -84,8 +84,7 @@ def test_liabilities_are_the_report_s_figures_per_supply_and_for_the_site() -> N
     ]
     grid, off_grid, site = (fields(p) for p in points)
     assert grid == (
-        "closed=false,deemed_kwh=2.5,deemed_share=0.25,fee_tenge=20,kwh=10,"
-        "metered_kwh=7.5,rate=2"
+        "closed=false,deemed_kwh=2.5,deemed_share=0.25,fee_tenge=20,kwh=10,metered_kwh=7.5,rate=2"
     )
     assert off_grid.startswith("closed=false,deemed_kwh=0,deemed_share=0,")
     assert "rate" not in site

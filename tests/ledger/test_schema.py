@@ -48,7 +48,7 @@ def test_a_batch_commits_all_or_nothing(tmp_path):
     ledger.bind_site("s", 0, "Asia/Almaty")
     ledger.register_meters([MeterSpec("m", 1000, Supply.GRID, Measure.ENERGY, 0)])
     bad = Changes(
-        rows={("m", 0): Row("m", 0, 10, "metered", 5, Supply.GRID, 1000, Decimal(2))},
+        rows={("m", 0): Row("m", 0, 10, None, 5, Supply.GRID, 1000, Decimal(2))},
         states={"m": MeterState(10), "ghost": MeterState(10)},
     )
     with pytest.raises(KeyError):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from levy.config.zone import load_zone
 from levy.core.calendar import Calendar, parse_period
-from levy.core.model import Basis, Supply
+from levy.core.model import Basis, DeemedReason, Supply
 from levy.core.units import MJ_PER_KWH
 from levy.report.figures import DeemedSpan, MeterFigures, PeriodFigures, RateLine
 from levy.report.render import to_document
@@ -150,13 +150,15 @@ class Site:
 
     def bill(self, meter: str, supply: Supply, step: int, kind: str, mj: int) -> None:
         line = self.lines[supply][step % len(self.lines[supply])]
-        line.energy.add(kind, mj)
         figures = self.meters.setdefault((meter, supply, 1000), MeterFigures(meter, supply, 1000))
-        figures.energy.add(kind, mj)
+        reasons = list(DeemedReason)
+        reason = None if kind == Basis.METERED.value else reasons[step % len(reasons)]
+        line.energy.add(reason, mj)
+        figures.energy.add(reason, mj)
         figures.fee += Fraction(mj, MJ_PER_KWH) * Fraction(line.per_kwh)
-        if kind != Basis.METERED.value:
+        if reason is not None:
             at = START + len(figures.deemed) * HOUR_MS
-            figures.deemed.append(DeemedSpan(at, at + HOUR_MS, f"r{len(figures.deemed)}", mj))
+            figures.deemed.append(DeemedSpan(at, at + HOUR_MS, reason, mj))
 
     def figures(self) -> PeriodFigures:
         return PeriodFigures(
