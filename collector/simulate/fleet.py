@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
+from collector import formats
 from collector.decoders.shelly import DEFAULT_COMPONENT
 from levy.core.units import MJ_PER_KWH
 
-from .encoders import FAULT_FLAGGED, FORMATS
+from .encoders import FORMATS, reports_faults
 from .model import Channel, Frame, Garble, MeterSpec
 
 MIXED = "mixed"
@@ -205,7 +206,7 @@ class Device:
         if not self._struck:
             return Event.NORMAL
         event = self._plan.draw(self._faults)
-        if event is Event.FAULT and self.format not in FAULT_FLAGGED:
+        if event is Event.FAULT and not reports_faults(self.format):
             return Event.NORMAL
         return event
 
@@ -264,7 +265,7 @@ def _devices(specs: Iterable[MeterSpec]) -> dict[tuple[str, str], list[MeterSpec
     """Meters grouped by what publishes for them; ValueError for two meters on one value."""
     devices: dict[tuple[str, str], list[MeterSpec]] = {}
     for spec in specs:
-        if spec.format not in FORMATS:
+        if formats.find(spec.format) is None:
             raise ValueError(f"meter {spec.id}: unknown format {spec.format!r}")
         group = devices.setdefault((spec.format, spec.topic), [])
         group.append(spec)

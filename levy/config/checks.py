@@ -8,14 +8,14 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from collector import formats
 from levy.config.context import LoadContext
 from levy.config.errors import Location
-from levy.config.meters import MeterConfig, MeterFormat
+from levy.config.meters import MeterConfig
 from levy.config.sections import DEFAULT_RATES, LedgerConfig, MqttConfig, RateConfig
 from levy.config.site import SiteConfig
 from levy.config.topics import matches
 from levy.config.values import utc
-from levy.core.model import Measure
 
 Where = Callable[[Location], str]
 
@@ -86,8 +86,9 @@ class _Source:
         if not isinstance(meter, dict):
             return cls(None, None, None, None)
         component = meter.get("component")
-        if component is None and meter.get("format") == MeterFormat.SHELLY:
-            component = "switch:0"
+        fmt = formats.find(meter.get("format"))
+        if component is None and fmt is not None:
+            component = fmt.defaults(meter).get("component")
         channel = meter.get("channel")
         if isinstance(channel, str) and channel.strip().isdigit():  # an inventory cell
             channel = int(channel)
@@ -145,17 +146,7 @@ def _topics_subscribed(
 ) -> Iterator[str]:
     """A meter outside every subscription would never be heard, and be deemed at full power."""
     for index, meter in meters:
-        topics = _topics_read(meter)
+        topics = formats.get(meter.format).topics(meter)
         if not any(matches(each, topic) for each in filters for topic in topics):
             listed = " or ".join(repr(topic) for topic in topics)
             yield f"{where(('meters', index, 'topic'))}: no mqtt.topics filter matches {listed}"
-
-
-def _topics_read(meter: MeterConfig) -> list[str]:
-    """The topics DESIGN.md section 4 says a meter's readings arrive on."""
-    if meter.format is MeterFormat.SHELLY:
-        return [f"{meter.topic}/status/{meter.component}", f"{meter.topic}/events/rpc"]
-    if meter.format is MeterFormat.MBMD:
-        # Unpinned, an mbmd meter bills on its register (Import).
-        return [f"{meter.topic}/{'Power' if meter.measure is Measure.POWER else 'Import'}"]
-    return [meter.topic]

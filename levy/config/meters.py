@@ -1,12 +1,12 @@
 """One metered load: a rig, a rack or a feeder, as read from one MQTT device."""
 
-import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationInfo, field_validator, model_validator
 
+from collector import formats
 from levy.config.base import Section
 from levy.config.context import context_of, with_default
 from levy.config.topics import topic_problem
@@ -15,7 +15,8 @@ from levy.core.model import Measure, Supply
 
 
 class MeterFormat(StrEnum):
-    """Payload formats of DESIGN.md section 4."""
+    """The payload formats of DESIGN.md section 4, which ship with the collector. A meter's
+    `format` may name any format registered in `collector.formats`, these and others."""
 
     NATIVE = "native"
     TASMOTA = "tasmota"
@@ -24,23 +25,20 @@ class MeterFormat(StrEnum):
     MBMD = "mbmd"
 
 
-_SHELLY_COMPONENT = re.compile(r"(switch|em|emdata):\d+")
-_PREFIX_FORMATS = (MeterFormat.SHELLY, MeterFormat.MBMD)
-"""Formats whose `topic` is a device prefix rather than the exact topic readings arrive on."""
-
-
 class MeterConfig(Section):
     """A `[[meters]]` entry or an inventory row.
 
-    `supply` defaults to the site's; `component` to `switch:0` for Shelly. `measure` defaults to
-    None: the meter's first valid reading decides (DESIGN.md rule 5). Formats whose devices always
-    report a register, and whose first message must not decide, have a default instead: energy
-    for mbmd (Import and Power arrive on separate topics) and for a Shelly `switch:N` or
-    `emdata:N`, power for a Shelly `em:N`, which reports power only. Set, it pins the measure.
+    `format` names a registered device format (`collector.formats`), which gives the defaults
+    and checks of the keys it reads. `supply` defaults to the site's; `component` to `switch:0`
+    for Shelly. `measure` defaults to None: the meter's first valid reading decides (DESIGN.md
+    rule 5). Formats whose devices always report a register, and whose first message must not
+    decide, have a default instead: energy for mbmd (Import and Power arrive on separate topics)
+    and for a Shelly `switch:N` or `emdata:N`, power for a Shelly `em:N`, which reports power
+    only. Set, it pins the measure.
     """
 
     id: str
-    format: MeterFormat = MeterFormat.NATIVE
+    format: str = MeterFormat.NATIVE.value
     topic: str
     rated_kw: RatedKw
     supply: Supply = Supply.GRID
@@ -60,13 +58,19 @@ class MeterConfig(Section):
         data = with_default(data, "supply", context_of(info).supply)
         if not isinstance(data, dict):
             return data
-        if data.get("format") == MeterFormat.SHELLY:
-            data = with_default(data, "component", "switch:0")
-            power_only = str(data["component"]).startswith("em:")
-            data = with_default(data, "measure", Measure.POWER if power_only else Measure.ENERGY)
-        elif data.get("format") == MeterFormat.MBMD:
-            data = with_default(data, "measure", Measure.ENERGY)
+        fmt = formats.find(data.get("format", MeterFormat.NATIVE.value))
+        if fmt is not None:
+            for key, value in fmt.defaults(data).items():
+                data = with_default(data, key, value)
         return data
+
+    @field_validator("format")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        if formats.find(value) is None:
+            *known, last = (repr(name) for name in formats.names())
+            raise ValueError(f"Input should be {', '.join(known)} or {last}")
+        return value
 
     @field_validator("id")
     @classmethod
@@ -83,9 +87,7 @@ class MeterConfig(Section):
     def _topic_name(cls, value: str, info: ValidationInfo) -> str:
         if problem := topic_problem(value):
             raise ValueError(problem)
-        if info.data.get("format") in _PREFIX_FORMATS and value.endswith("/"):
-            raise ValueError(f"a {info.data['format']} topic is a device prefix: no trailing '/'")
-        return value
+        return _format_check("topic", value, info)
 
     @field_validator("decommissioned_at")
     @classmethod
@@ -95,30 +97,32 @@ class MeterConfig(Section):
             raise ValueError(f"should be later than commissioned_at ({commissioned.isoformat()})")
         return value
 
-    @field_validator("channel")
+    @field_validator("channel", "component")
     @classmethod
-    def _tasmota_only(cls, value: int | None, info: ValidationInfo) -> int | None:
-        if value is not None and info.data.get("format", "tasmota") != MeterFormat.TASMOTA:
-            raise ValueError("only tasmota meters have channels")
-        return value
-
-    @field_validator("component")
-    @classmethod
-    def _shelly_component(cls, value: str | None, info: ValidationInfo) -> str | None:
+    def _format_reads(cls, value: object, info: ValidationInfo) -> object:
+        """A key only the formats that read it take (no error when `format` itself is wrong)."""
         if value is None:
             return value
-        if info.data.get("format", "shelly") != MeterFormat.SHELLY:
-            raise ValueError("only shelly meters have components")
-        if not _SHELLY_COMPONENT.fullmatch(value):
-            raise ValueError(f"{value!r} should be switch:N, em:N or emdata:N")
-        return value
+        fmt = formats.find(info.data.get("format"))
+        if fmt is not None and info.field_name not in fmt.fields:
+            takers = [
+                name for name in formats.names() if info.field_name in formats.get(name).fields
+            ]
+            raise ValueError(f"only {' or '.join(takers)} meters have {info.field_name}s")
+        return _format_check(str(info.field_name), value, info)
 
     @field_validator("measure")
     @classmethod
-    def _what_component_reports(cls, value: Measure | None, info: ValidationInfo) -> Measure | None:
-        kind = (info.data.get("component") or "").partition(":")[0]
-        if kind == "em" and value is not Measure.POWER:
-            raise ValueError('a Shelly em:N reports power only: use "power", or component emdata:N')
-        if kind == "emdata" and value is not Measure.ENERGY:
-            raise ValueError("a Shelly emdata:N reports energy only")
-        return value
+    def _format_measure(cls, value: Measure | None, info: ValidationInfo) -> Measure | None:
+        return _format_check("measure", value, info)
+
+
+Value = TypeVar("Value")
+
+
+def _format_check(key: str, value: Value, info: ValidationInfo) -> Value:
+    """The meter's format's problem with `key`, given the keys validated before it."""
+    fmt = formats.find(info.data.get("format"))
+    if fmt is not None and (problem := fmt.check(key, value, info.data)):
+        raise ValueError(problem)
+    return value

@@ -1,0 +1,41 @@
+"""`native`: our own payload on the meter's exact topic (decoder: `collector.decoders.native`)."""
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from collector.decoders import native
+from collector.decoders.common import Sample
+from collector.simulate.model import Frame, Message
+from levy.core.units import MS_PER_S
+
+from .encoding import Json, energy, json_message, power
+from .registry import BaseFormat
+from .routing import MeterBinding, MeterTarget, RouterBuilder, each, ids, targets
+
+
+class Native(BaseFormat):
+    name = "native"
+    reports_faults = True
+
+    def bind(self, router: RouterBuilder, devices: Mapping[str, Sequence[MeterBinding]]) -> None:
+        def parse(payload: bytes, _received_ms: int) -> dict[str, object]:
+            return native.parse(payload, router.limit)
+
+        def read(document: dict[str, object], target: MeterTarget, received_ms: int) -> Sample:
+            return native.sample(document, target.measure, router.zone, received_ms)
+
+        for topic, group in devices.items():
+            router.add(topic, partial(each, targets(group), parse, read), ids(group))
+
+    def encode(self, frame: Frame, zone: ZoneInfo) -> list[Message]:
+        """A fault frame carries no values, as a meter that knows it failed."""
+        (channel,) = frame.channels
+        document: dict[str, Json] = {"ts": Decimal(frame.ts_ms) / MS_PER_S}
+        if frame.fault:
+            document["fault"] = True
+        else:
+            document["energy_kwh"] = energy(frame, channel)
+            document["power_w"] = power(frame, channel)
+        return [json_message(frame.topic, document, frame.garble)]

@@ -1,0 +1,156 @@
+"""What a device format's handlers are made of: the outcomes a message gives, what the router
+needs of a configured meter, and the few pieces every format's handlers share (parse once and
+read per meter, availability, one rejection per meter)."""
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Protocol, TypeVar
+
+from collector.decoders.common import DecodeError, Sample
+from levy.core.model import Availability, Measure, Reading, Rejection
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A device's own report of being online or offline: for dashboards, never for billing."""
+
+    meter: str
+    status: Availability
+
+
+Outcome = Reading | Rejection | StatusChange
+Handler = Callable[[bytes, int], list[Outcome]]
+"""(payload, received_ms) -> outcomes."""
+Parsed = TypeVar("Parsed")
+
+
+class MeterBinding(Protocol):
+    """What the router needs of a configured meter (the configuration's meter model fits)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def format(self) -> str: ...
+    @property
+    def channel(self) -> int | None: ...
+    @property
+    def component(self) -> str | None: ...
+    @property
+    def measure(self) -> Measure | None:
+        """None: decided by the meter's first valid reading."""
+        ...
+
+
+class RouterBuilder(Protocol):
+    """What a format's `bind` may do to the router being built."""
+
+    @property
+    def zone(self) -> tzinfo:
+        """The site zone, for payload times without an offset."""
+        ...
+
+    @property
+    def limit(self) -> int:
+        """The longest payload a decoder may be handed."""
+        ...
+
+    def add(self, topic: str, handler: Handler, meters: list[str]) -> None:
+        """`handler` for every message on `topic`, which concerns `meters`; ValueError for a
+        topic claimed twice or too long."""
+        ...
+
+    def add_device(self, prefix: str) -> None:
+        """Topics below `prefix` without a handler are a known device's: no outcome."""
+        ...
+
+
+class _Meter(Protocol):
+    @property
+    def meter(self) -> str: ...
+
+
+Target = TypeVar("Target", bound=_Meter)
+
+
+@dataclass(frozen=True, slots=True)
+class MeterTarget:
+    meter: str
+    measure: Measure | None
+    channel: int = 1
+
+
+def each(
+    targets: list[MeterTarget],
+    parse: Callable[[bytes, int], Parsed],
+    read: Callable[[Parsed, MeterTarget, int], Sample | None],
+    payload: bytes,
+    received_ms: int,
+) -> list[Outcome]:
+    """Parse once, then read per meter; a parse failure is one rejection per meter. Both see
+    the receive time, which resolves a naive local time around a clock change."""
+    try:
+        parsed = parse(payload, received_ms)
+    except DecodeError as error:
+        return rejections((t.meter for t in targets), error)
+
+    def read_one(target: MeterTarget) -> Sample | None:
+        return read(parsed, target, received_ms)
+
+    return read_each(targets, read_one, received_ms)
+
+
+def read_each(
+    targets: list[Target], read: Callable[[Target], Sample | None], received_ms: int
+) -> list[Outcome]:
+    """One outcome per meter: a failure only concerns its meter, and None means the message
+    holds nothing for that meter."""
+    outcomes: list[Outcome] = []
+    for target in targets:
+        try:
+            sample = read(target)
+        except DecodeError as error:
+            outcomes.append(Rejection(error.reason, error.detail, target.meter))
+            continue
+        if sample is not None:
+            ts_ms = received_ms if sample.ts_ms is None else sample.ts_ms
+            outcomes.append(
+                Reading(
+                    target.meter,
+                    ts_ms,
+                    received_ms,
+                    sample.energy_mj,
+                    sample.power_mw,
+                    sample.fault,
+                )
+            )
+    return outcomes
+
+
+def availability(
+    parse: Callable[[bytes], Availability], meters: list[str], payload: bytes, _received_ms: int
+) -> list[Outcome]:
+    try:
+        status = parse(payload)
+    except DecodeError as error:
+        return rejections(meters, error)
+    return [StatusChange(meter, status) for meter in meters]
+
+
+def rejections(meters: Iterable[str], error: DecodeError) -> list[Outcome]:
+    return [Rejection(error.reason, error.detail, meter) for meter in meters]
+
+
+def targets(group: Sequence[MeterBinding]) -> list[MeterTarget]:
+    return [MeterTarget(b.id, measure_of(b)) for b in group]
+
+
+def measure_of(binding: MeterBinding) -> Measure | None:
+    """The pinned measure (configuration may give it as plain text), or None."""
+    return None if binding.measure is None else Measure(binding.measure)
+
+
+def ids(group: Sequence[MeterBinding]) -> list[str]:
+    return [binding.id for binding in group]
