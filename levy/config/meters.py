@@ -64,9 +64,10 @@ class MeterConfig(Section):
                 data = with_default(data, key, value)
         return data
 
-    @field_validator("format")
+    @field_validator("format", mode="before")
     @classmethod
-    def _registered(cls, value: str) -> str:
+    def _registered(cls, value: object) -> object:
+        """Any registered name (as an enum would: whatever else is written, the names)."""
         if formats.find(value) is None:
             *known, last = (repr(name) for name in formats.names())
             raise ValueError(f"Input should be {', '.join(known)} or {last}")
