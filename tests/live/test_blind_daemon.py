@@ -110,7 +110,7 @@ def test_a_backlog_drained_over_several_stale_after_bills_nothing_as_deemed(tmp_
         rigs = Rigs(publisher, 10, step_ms=10)
         rigs.run_for(1)
         assert daemon.terminate() == 0
-        rigs.run_for(8)
+        rigs.run_for(16)  # a backlog that takes several stale_after to drain on a fast machine
         restarted = time.monotonic()
         daemon.start()
         rigs.step_ms = 200  # live again: well within what the daemon commits per second
