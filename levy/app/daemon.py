@@ -32,7 +32,7 @@ from levy.app.worker import Tick, TickKind, Worker, wall_clock_ms
 from levy.config import SiteConfig
 from levy.export.exporter import Exporter
 from levy.export.influx import InfluxOutput
-from levy.ledger.store import Ledger
+from levy.ledger.store import COMPANIONS, Ledger
 
 log = logging.getLogger("levy.daemon")
 logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -153,7 +153,7 @@ def remove_made(roots: list[Path]) -> None:
     for root in roots:
         if root.is_dir():
             shutil.rmtree(root, ignore_errors=True)
-        for suffix in ("", "-wal", "-shm", ".lock"):
+        for suffix in ("", *COMPANIONS):
             Path(f"{root}{suffix}").unlink(missing_ok=True)
 
 

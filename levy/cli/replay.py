@@ -15,7 +15,7 @@ from pathlib import Path
 from levy.app.replay import ReplaySummary, check_inputs, replay
 from levy.app.site import Site
 from levy.cli.common import load_site, open_ledger, parse_time
-from levy.ledger.store import Ledger
+from levy.ledger.store import COMPANIONS, Ledger
 
 log = logging.getLogger("levy")
 
@@ -26,10 +26,6 @@ MALFORMED_LOGGED = 20
 REJECTING_MOST = 5
 LABEL = 18
 """Width of the summary's first column."""
-
-COMPANIONS = ("-wal", "-shm", "-journal", ".lock")
-"""What SQLite and the writer's lock put beside a ledger."""
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

@@ -38,6 +38,11 @@ class Period:
     def is_quarter(self) -> bool:
         return self.months == 3
 
+    @property
+    def quarter(self) -> str:
+        """The label of the quarter this period starts in."""
+        return f"{self.year}-Q{(self.first_month + 2) // 3}"
+
     def month_labels(self) -> list[str]:
         months = range(self.first_month, self.first_month + self.months)
         return [f"{self.year}-{month:02d}" for month in months]

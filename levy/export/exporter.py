@@ -181,9 +181,8 @@ class Exporter:
         while start <= to_ms:
             month = parse_period(calendar.month_label(start))
             yield month
-            quarter = f"{month.year}-Q{(month.first_month + 2) // 3}"
-            if quarter not in quarters:
-                quarters.append(quarter)
+            if month.quarter not in quarters:
+                quarters.append(month.quarter)
             start = calendar.period_bounds(month)[1]
         for quarter in quarters:
             yield parse_period(quarter)

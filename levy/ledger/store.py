@@ -35,6 +35,10 @@ ADD_TO_TOTALS = (
 """(meter id, bucket, kind code, supply code, rated W, rate text, mJ) added to its total."""
 
 
+COMPANIONS = ("-wal", "-shm", "-journal", ".lock")
+"""What SQLite and the writer's lock put beside a ledger: a ledger taken away goes with them."""
+
+
 class LedgerError(RuntimeError):
     """The ledger cannot be used as asked (another site's, unreadable, inconsistent)."""
 
