@@ -16,6 +16,10 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
+from levy.config.load import load_config
+from levy.core.model import DeemedReason
+from levy.ledger.store import Ledger
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -217,6 +221,11 @@ def report(config: Path, period: str = "2026-11") -> dict:
 
 def replayed_report(config: Path, feeds: list[Path], folder: Path, period: str = "2026-11") -> dict:
     """The report of a fresh ledger built by replaying `feeds` with the same site configuration."""
+    return report(replayed_config(config, feeds, folder), period)
+
+
+def replayed_config(config: Path, feeds: list[Path], folder: Path) -> Path:
+    """The site configuration of a fresh ledger in `folder`, built by replaying `feeds`."""
     folder.mkdir(parents=True, exist_ok=True)
     text = config.read_text().replace(
         "[ledger]\n", f'[ledger]\npath = "{folder}/replayed.sqlite"\n'
@@ -228,4 +237,38 @@ def replayed_report(config: Path, feeds: list[Path], folder: Path, period: str =
         args += ["-i", str(feed)]
     done = levy(*args)
     assert done.returncode == 0, done.stderr
-    return report(fresh, period)
+    return fresh
+
+
+def ledger_of(config: Path) -> Path:
+    return load_config(config).ledger.path
+
+
+@dataclass(frozen=True)
+class Billed:
+    """One meter's billing in a ledger, exact: what its report line rounds. A meter's printed
+    line is allocated from its supply's printed total, so it also depends on the other meters;
+    these figures depend on the meter alone."""
+
+    metered_mj: int
+    deemed: tuple[tuple[int, int, DeemedReason, int], ...]
+    """Contiguous deemed rows with one reason merged: (start, end, reason, mJ)."""
+
+
+def billed(config: Path, meter: str) -> Billed:
+    with Ledger(ledger_of(config), writer=False) as ledger:
+        metered = sum(
+            t.energy_mj
+            for t in ledger.bucket_totals(0, 2**62)
+            if t.meter == meter and t.reason is None
+        )
+        spans: list[tuple[int, int, DeemedReason, int]] = []
+        for row in ledger.deemed_rows(0, 2**62):
+            if row.meter != meter:
+                continue
+            if spans and spans[-1][1] == row.start_ms and spans[-1][2] == row.reason:
+                start, _, reason, mj = spans.pop()
+                spans.append((start, row.end_ms, reason, mj + row.energy_mj))
+            else:
+                spans.append((row.start_ms, row.end_ms, row.reason, row.energy_mj))
+    return Billed(metered, tuple(spans))

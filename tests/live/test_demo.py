@@ -42,4 +42,3 @@ def test_the_demo_says_at_once_when_its_python_lacks_the_package(tmp_path):
     assert done.returncode == 2
     assert "cannot import levy-monitor" in done.stderr and "pip install -e ." in done.stderr
     assert "the ledger stays" not in done.stdout
-

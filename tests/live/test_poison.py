@@ -5,11 +5,15 @@ every poison message is in the archive."""
 
 import gzip
 import time
+from decimal import Decimal
 
+from levy.core.units import kwh_to_mj
 from tests.live.harness import (
     Daemon,
     Publisher,
+    billed,
     free_port,
+    replayed_config,
     replayed_report,
     report,
     site_toml,
@@ -63,11 +67,6 @@ def test_poison_payloads_stop_nothing(tmp_path, broker):
     live = report(config)
     assert live == replayed_report(config, [archive], tmp_path / "from-archive")
     published = publisher.write(tmp_path / "published.jsonl")
-    replayed = replayed_report(config, [published], tmp_path / "replay")
-
-    def rig_1(document: dict) -> dict:
-        [meter] = [m for m in document["meters"] if m["meter"] == "rig-1"]
-        return meter
-
-    assert rig_1(live) == rig_1(replayed)
-    assert rig_1(live)["metered_kwh"] == "0.002"  # 500.0000 to 500.0019 kWh
+    replayed = replayed_config(config, [published], tmp_path / "replay")
+    assert billed(config, "rig-1") == billed(replayed, "rig-1")
+    assert billed(config, "rig-1").metered_mj == kwh_to_mj(Decimal("0.0019"))  # 500 to 500.0019
