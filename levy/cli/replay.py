@@ -27,6 +27,7 @@ REJECTING_MOST = 5
 LABEL = 18
 """Width of the summary's first column."""
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-i",

@@ -187,7 +187,9 @@ def test_october_replayed_and_reported_as_computed_by_hand(site, capsys):
     config, feed = site
     assert main(["replay", "-c", str(config), "-i", str(feed)]) == 0
     summary = capsys.readouterr().out
-    assert "lines read        12783 = accepted 12779 + rejected 3 + ignored 0 + malformed 1" in summary
+    assert (
+        "lines read        12783 = accepted 12779 + rejected 3 + ignored 0 + malformed 1" in summary
+    )
     assert "rejected          1 duplicate" in summary
     assert "rejected          1 non_finite" in summary
     assert "rejected          1 unknown_meter" in summary

@@ -12,13 +12,29 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
 from levy.config.load import load_config
+from levy.config.zone import load_zone
 from levy.core.model import DeemedReason
 from levy.ledger.store import Ledger
+
+ZONE = load_zone("Asia/Almaty")
+
+
+def this_month() -> str:
+    """The site zone's current month: live readings carry the wall clock's time."""
+    return datetime.now(ZONE).strftime("%Y-%m")
+
+
+def previous_month() -> tuple[str, datetime, datetime]:
+    """The month before this one in the site zone: its label, start and end."""
+    end = datetime.now(ZONE).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    start = (end - timedelta(days=1)).replace(day=1)
+    return start.strftime("%Y-%m"), start, end
 
 
 def free_port() -> int:
@@ -123,13 +139,17 @@ def site_toml(
     broker_port: int,
     health_port: int,
     meters: int,
-    start: str | None = "2026-11-01T00:00:00+05:00",
+    start: str | None = "previous month",
     daemon: str = "",
     **extra: str,
 ) -> Path:
     """A site of `meters` native rigs on `t/rig-N`; `extra` adds raw TOML to [mqtt]; without a
-    `start` the ledger's accounting start is fixed when the daemon creates it."""
+    `start` the ledger's accounting start is fixed when the daemon creates it; by default it is
+    the start of the previous month, so that a report of this month (`this_month`) holds the
+    readings, whatever the date the tests run on."""
     mqtt_extra = "".join(f"{key} = {value}\n" for key, value in extra.items())
+    if start == "previous month":
+        start = previous_month()[1].isoformat()
     ledger = f"accounting_start = {start}\n" if start else ""
     body = (
         '[site]\nid = "live-test"\n\n'
@@ -213,13 +233,16 @@ def levy(*argv: str) -> subprocess.CompletedProcess:
     )
 
 
-def report(config: Path, period: str = "2026-11") -> dict:
+def report(config: Path, period: str | None = None) -> dict:
+    period = period or this_month()
     done = levy("report", "-c", str(config), "--period", period, "--format", "json")
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
-def replayed_report(config: Path, feeds: list[Path], folder: Path, period: str = "2026-11") -> dict:
+def replayed_report(
+    config: Path, feeds: list[Path], folder: Path, period: str | None = None
+) -> dict:
     """The report of a fresh ledger built by replaying `feeds` with the same site configuration."""
     return report(replayed_config(config, feeds, folder), period)
 

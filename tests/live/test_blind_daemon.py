@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 
-from levy.config.zone import load_zone
 from levy.core.units import kwh_to_mj
 from tests.live.harness import (
     Broker,
@@ -22,6 +21,7 @@ from tests.live.harness import (
     replayed_report,
     report,
     site_toml,
+    this_month,
     wait_until,
 )
 
@@ -60,10 +60,6 @@ def broker(tmp_path):
 
 def deemed_reasons(document: dict) -> set[str]:
     return {d["reason"] for m in document["meters"] for d in m["deemed_intervals"]}
-
-
-def period_now() -> str:
-    return datetime.now(load_zone("Asia/Almaty")).strftime("%Y-%m")
 
 
 def baselines(daemon: Daemon) -> list[int | None]:
@@ -130,10 +126,10 @@ def test_a_backlog_drained_over_several_stale_after_bills_nothing_as_deemed(tmp_
     finally:
         if daemon.process.poll() is None:
             daemon.kill()
-    live = report(daemon.config, period_now())
+    live = report(daemon.config, this_month())
     assert deemed_reasons(live) <= {"no_baseline"}
     published = publisher.write(tmp_path / "published.jsonl")
-    assert live == replayed_report(daemon.config, [published], tmp_path / "replay", period_now())
+    assert live == replayed_report(daemon.config, [published], tmp_path / "replay", this_month())
 
 
 MBMD_METER = '[[meters]]\nid = "sdm-1"\nformat = "mbmd"\ntopic = "t/sdm-1"\nrated_kw = "3.6"\n'
@@ -170,14 +166,14 @@ def test_a_meter_without_timestamps_is_metered_across_the_daemons_downtime(tmp_p
     finally:
         if daemon.process.poll() is None:
             daemon.kill()
-    live = report(daemon.config, period_now())
+    live = report(daemon.config, this_month())
     [meter] = live["meters"]
     assert deemed_reasons(live) <= {"no_baseline"}, meter["deemed_intervals"]
     # about 1 kW over ~10 s of metered time: the downtime's energy is metered, not deemed
     assert Decimal(meter["metered_kwh"]) >= Decimal("0.002")
     # the blind spans come from the journal: a replay of the archive bills the same
     archive = tmp_path / "var" / "archive" / "live-test"
-    assert live == replayed_report(daemon.config, [archive], tmp_path / "replay", period_now())
+    assert live == replayed_report(daemon.config, [archive], tmp_path / "replay", this_month())
 
 
 def test_a_clock_ahead_loses_no_reading(tmp_path, broker):

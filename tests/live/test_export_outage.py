@@ -5,10 +5,8 @@ and the ledger's figures are those of a replay of the archive."""
 
 import sqlite3
 import time
-from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
 
@@ -21,6 +19,7 @@ from tests.live.harness import (
     replayed_report,
     report,
     site_toml,
+    this_month,
     wait_until,
 )
 from tests.tsdb.servers import InfluxDB16, V2WriteProxy
@@ -136,7 +135,7 @@ def test_a_database_outage_costs_no_point_and_no_memory(tmp_path: Path) -> None:
 
     ledger = tmp_path / "var" / "live-test.sqlite"
     assert exported_rows(influx) == ledger_rows(ledger)
-    month = datetime.now(ZoneInfo("Asia/Almaty")).strftime("%Y-%m")
+    month = this_month()
     live = report(config, month)
     [liability] = influx.series(
         'SELECT last("fee_tenge") AS fee FROM "levy_liability" '

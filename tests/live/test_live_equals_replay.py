@@ -4,8 +4,17 @@ through the daemon; its report equals that of a fresh ledger built from the daem
 import re
 import subprocess
 import sys
+from decimal import Decimal
 
-from tests.live.harness import Broker, Daemon, free_port, replayed_report, report, wait_until
+from tests.live.harness import (
+    Broker,
+    Daemon,
+    free_port,
+    previous_month,
+    replayed_report,
+    report,
+    wait_until,
+)
 
 METERS = [
     ("rig-1", "sim/rig-1", "native", ""),
@@ -19,7 +28,7 @@ METERS = [
 def site(folder, broker_port: int, health_port: int):
     text = (
         f'[site]\nid = "sim"\n[mqtt]\nport = {broker_port}\n'
-        "[ledger]\naccounting_start = 2026-10-01T00:00:00+05:00\n"
+        f"[ledger]\naccounting_start = {previous_month()[1].isoformat()}\n"
         "[rules]\nstale_after_s = 3\n"
         f"[daemon]\nhealth_port = {health_port}\nsweep_interval_s = 1\nbatch_max_ms = 100\n"
     )
@@ -73,7 +82,10 @@ def test_a_faulty_simulated_fleet_live_equals_the_replay_of_its_archive(tmp_path
     assert deemed == {"no_baseline", "no_data", "meter_fault", "register_decrease", "implausible"}
     archive = tmp_path / "var" / "archive" / "sim"
     assert live == replayed_report(config, [archive], tmp_path / "replay")
-    october = report(config, "2026-10")
-    assert october["closed"], "the daemon closes the previous month once the rules allow"
-    assert october["totals"]["deemed_kwh"] == "13392.000"  # 5 meters x 3.6 kW x 744 h, unheard
-    assert october == replayed_report(config, [archive], tmp_path / "again", "2026-10")
+    month, start, end = previous_month()
+    before = report(config, month)
+    assert before["closed"], "the daemon closes the previous month once the rules allow"
+    hours = Decimal((end - start).total_seconds()) / 3600
+    unheard = len(METERS) * Decimal("3.6") * hours  # every meter deemed at its rating, unheard
+    assert before["totals"]["deemed_kwh"] == f"{unheard:.3f}"
+    assert before == replayed_report(config, [archive], tmp_path / "again", month)
