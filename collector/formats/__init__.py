@@ -3,9 +3,10 @@
 Importing this package registers the five formats of DESIGN.md section 4, in this order.
 """
 
+from .frames import Channel, Frame, Garble
 from .mbmd import Mbmd
 from .native import Native
-from .registry import BaseFormat, DeviceFormat, find, get, names, register, unregister
+from .registry import BaseFormat, DeviceFormat, encode, find, get, names, register, unregister
 from .routing import MeterBinding, Outcome, RouterBuilder, StatusChange
 from .shelly import Shelly
 from .tasmota import Tasmota
@@ -20,11 +21,15 @@ BUILT_IN = names()
 __all__ = [
     "BUILT_IN",
     "BaseFormat",
+    "Channel",
     "DeviceFormat",
+    "Frame",
+    "Garble",
     "MeterBinding",
     "Outcome",
     "RouterBuilder",
     "StatusChange",
+    "encode",
     "find",
     "get",
     "names",

@@ -11,8 +11,10 @@ short), so the decoders refuse it for that meter; the rest of the payload stays 
 import json
 from decimal import Decimal
 
-from collector.simulate.model import Channel, Frame, Garble, Message
+from collector.message import Message
 from levy.core.model import Measure
+
+from .frames import Channel, Frame, Garble
 
 Json = dict[str, "Json"] | list["Json"] | str | bool | int | Decimal
 
@@ -26,7 +28,7 @@ def power(frame: Frame, channel: Channel) -> Json:
 
 
 def bills(channel: Channel, measure: Measure) -> bool:
-    return channel.spec.measure is measure
+    return channel.meter.measure is measure
 
 
 def shown(value: Decimal, garble: Garble | None, billed: bool) -> Json:
@@ -40,11 +42,12 @@ def shown(value: Decimal, garble: Garble | None, billed: bool) -> Json:
     return format(value, "f")
 
 
-def json_message(topic: str, document: dict[str, Json], garble: Garble | None) -> Message:
+def json_message(frame: Frame, topic: str, document: dict[str, Json]) -> Message:
+    """The document as the device sends it at the frame's time, cut short if the frame asks."""
     payload = dump(document).encode()
-    if garble is Garble.TRUNCATED:
+    if frame.garble is Garble.TRUNCATED:
         payload = payload[: len(payload) // 2]
-    return Message(topic, payload)
+    return Message(frame.ts_ms, topic, payload)
 
 
 def put(document: dict[str, Json], path: tuple[str, ...], value: Json) -> None:

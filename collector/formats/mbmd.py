@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 
 from collector.decoders import mbmd
 from collector.decoders.common import DecodeError
-from collector.simulate.model import Frame, Garble, Message
+from collector.message import Message
 from levy.core.model import Measure, Reading
 
 from .encoding import bills, dump, shown
+from .frames import Frame, Garble
 from .registry import BaseFormat
 from .routing import MeterBinding, Outcome, RouterBuilder, availability, ids, measure_of, rejections
 
@@ -61,7 +62,7 @@ class Mbmd(BaseFormat):
                 payload = dump(shown(value, frame.garble, billed)).encode()
                 if billed and frame.garble is Garble.TRUNCATED:
                     payload = b""
-                messages.append(Message(f"{frame.topic}/{name}", payload))
+                messages.append(Message(frame.ts_ms, f"{frame.topic}/{name}", payload))
         return messages
 
 

@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 
 from collector.decoders import native
 from collector.decoders.common import Sample
-from collector.simulate.model import Frame, Message
+from collector.message import Message
 from levy.core.units import MS_PER_S
 
 from .encoding import Json, energy, json_message, power
+from .frames import Frame
 from .registry import BaseFormat
 from .routing import MeterBinding, MeterTarget, RouterBuilder, each, ids, targets
 
@@ -29,6 +30,9 @@ class Native(BaseFormat):
         for topic, group in devices.items():
             router.add(topic, partial(each, targets(group), parse, read), ids(group))
 
+    def synthetic(self, prefix: str, meter_id: str) -> dict[str, object]:
+        return {"topic": f"{prefix}/{meter_id}"}
+
     def encode(self, frame: Frame, zone: ZoneInfo) -> list[Message]:
         """A fault frame carries no values, as a meter that knows it failed."""
         (channel,) = frame.channels
@@ -38,4 +42,4 @@ class Native(BaseFormat):
         else:
             document["energy_kwh"] = energy(frame, channel)
             document["power_w"] = power(frame, channel)
-        return [json_message(frame.topic, document, frame.garble)]
+        return [json_message(frame, frame.topic, document)]

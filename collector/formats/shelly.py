@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo
 
 from collector.decoders import shelly
 from collector.decoders.common import WH_PER_KWH, DecodeError, Sample
-from collector.simulate.model import Frame, Message
+from collector.message import Message
 from levy.core.model import Measure, RejectReason
 
 from .encoding import Json, bills, json_message, power, put, shown
+from .frames import Frame
 from .registry import BaseFormat
 from .routing import (
     MeterBinding,
@@ -77,11 +78,14 @@ class Shelly(BaseFormat):
                 return "a Shelly emdata:N reports energy only"
         return super().check(key, value, known)
 
+    def slot(self, meter: MeterBinding) -> object:
+        return meter.component or shelly.DEFAULT_COMPONENT
+
     def encode(self, frame: Frame, zone: ZoneInfo) -> list[Message]:
         """Each component's whole status on `<prefix>/status/<component>` (energy in Wh)."""
         messages = []
         for channel in frame.channels:
-            component = channel.spec.component or shelly.DEFAULT_COMPONENT
+            component = channel.meter.component or shelly.DEFAULT_COMPONENT
             fields = shelly.component_fields(component)
             status: dict[str, Json] = {"id": int(component.partition(":")[2])}
             if fields.power is not None:
@@ -92,7 +96,7 @@ class Shelly(BaseFormat):
             if frame.fault:
                 status["errors"] = [FAULT]
             topic = f"{frame.topic}/{shelly.STATUS}/{component}"
-            messages.append(json_message(topic, status, frame.garble))
+            messages.append(json_message(frame, topic, status))
         return messages
 
 

@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 from collector.decoders import tasmota
 from collector.decoders.common import Sample
-from collector.simulate.model import Channel, Frame, Message
+from collector.message import Message
 from levy.core.units import ms_to_datetime
 
 from .encoding import Json, energy, json_message, power
+from .frames import Channel, Frame
 from .registry import BaseFormat
 from .routing import (
     MeterBinding,
@@ -43,6 +44,12 @@ class Tasmota(BaseFormat):
                 router.add(will, partial(availability, tasmota.parse_will, ids(group)), ids(group))
                 router.add_device(topic.rpartition("/")[0])
 
+    def synthetic(self, prefix: str, meter_id: str) -> dict[str, object]:
+        return {"topic": f"{prefix}/tele/{meter_id}/SENSOR"}
+
+    def slot(self, meter: MeterBinding) -> object:
+        return _channel(meter)
+
     def encode(self, frame: Frame, zone: ZoneInfo) -> list[Message]:
         """`Time` is local and naive, to the second, as Tasmota prints it by default."""
         local = ms_to_datetime(frame.ts_ms).astimezone(zone).replace(tzinfo=None)
@@ -53,13 +60,13 @@ class Tasmota(BaseFormat):
                 "Power": _values(frame, power),
             },
         }
-        return [json_message(frame.topic, document, frame.garble)]
+        return [json_message(frame, frame.topic, document)]
 
 
 def _values(frame: Frame, shown: Callable[[Frame, Channel], Json]) -> Json:
     """A single meter on channel 1 gets a plain number; several channels get arrays, where a
     channel no meter reads shows 0, as an idle relay does."""
-    by_channel = {channel.spec.channel or 1: shown(frame, channel) for channel in frame.channels}
+    by_channel = {_channel(channel.meter): shown(frame, channel) for channel in frame.channels}
     if list(by_channel) == [1]:
         return by_channel[1]
     return [by_channel.get(number, Decimal(0)) for number in range(1, max(by_channel) + 1)]

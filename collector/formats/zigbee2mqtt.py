@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 
 from collector.decoders import zigbee2mqtt
 from collector.decoders.common import Sample
-from collector.simulate.model import Frame, Message
+from collector.message import Message
 from levy.core.units import ms_to_datetime
 
 from .encoding import Json, energy, json_message, power
+from .frames import Frame
 from .registry import BaseFormat
 from .routing import MeterBinding, MeterTarget, RouterBuilder, availability, each, ids, targets
 
@@ -43,4 +44,4 @@ class Zigbee2mqtt(BaseFormat):
             "power": power(frame, channel),
             "last_seen": seen.replace("+00:00", "Z"),
         }
-        return [json_message(frame.topic, document, frame.garble)]
+        return [json_message(frame, frame.topic, document)]

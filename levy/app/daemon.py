@@ -23,6 +23,7 @@ from collector.mqtt import (
     Received,
 )
 from collector.router import Router
+from levy.app.broker import broker_settings
 from levy.app.errors import UsageError
 from levy.app.health import DEGRADED, HealthServer, Metrics, Status
 from levy.app.journal import START, decode_position
@@ -37,28 +38,6 @@ from levy.ledger.store import COMPANIONS, Ledger
 log = logging.getLogger("levy.daemon")
 logging.getLogger("apscheduler").setLevel(logging.WARNING)
 """Its INFO lines (every job run) would drown the daemon's own."""
-
-
-def broker_settings(config: SiteConfig) -> BrokerSettings:
-    mqtt = config.mqtt
-    password = mqtt.resolve_password()
-
-    def text(path: object) -> str | None:
-        return None if path is None else str(path)
-
-    return BrokerSettings(
-        host=mqtt.host,
-        port=mqtt.port,
-        client_id=mqtt.client_id,
-        topics=tuple(mqtt.topics),
-        qos=mqtt.qos,
-        keepalive=mqtt.keepalive,
-        username=mqtt.username,
-        password=None if password is None else password.get_secret_value(),
-        tls_ca_file=text(mqtt.tls_ca_file),
-        tls_cert_file=text(mqtt.tls_cert_file),
-        tls_key_file=text(mqtt.tls_key_file),
-    )
 
 
 def schedule(
@@ -163,7 +142,7 @@ def run_daemon(site: Site) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
     refuse_a_lost_ledger(config)
-    settings = broker_settings(config)
+    settings = broker_settings(config.mqtt, config.mqtt.resolve_password())
     output = None if config.influx is None else InfluxOutput(config.influx)
     metrics = Metrics()
     health = claim_health_port(config, metrics)

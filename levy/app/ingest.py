@@ -5,6 +5,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from collector.message import Message
 from collector.router import Router, StatusChange
 from levy.core.engine import Changes, Engine
 from levy.core.model import Reading, Rejection, RejectReason
@@ -13,13 +14,6 @@ from levy.ledger.store import Ledger
 
 NOT_LOGGED = {RejectReason.DUPLICATE}
 """Redeliveries and replays repeat messages by design: they are counted, not logged."""
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    received_ms: int
-    topic: str
-    payload: bytes
 
 
 AVAILABILITY = "availability"

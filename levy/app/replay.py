@@ -12,10 +12,11 @@ from pathlib import Path
 
 from collector.archive import RawArchive
 from collector.feed import FeedError, FeedLine, read_feed
+from collector.message import Message
 from collector.router import Router
 from levy.app.closing import close_month
 from levy.app.errors import UsageError
-from levy.app.ingest import Message, Tally, ingest
+from levy.app.ingest import Tally, ingest
 from levy.app.journal import BLIND, CLOSE, CONTROL_PREFIX, SEEING, SWEEP, link_changes
 from levy.app.site import Site
 from levy.core.engine import Engine

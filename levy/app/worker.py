@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from collector.archive import RawArchive
+from collector.message import Message
 from collector.mqtt import LinkEvent, MqttSource, Received
 from collector.router import Router
 from levy.app.announce import status_lines
 from levy.app.closing import closable, close_month
 from levy.app.health import DEGRADED, TOP_REJECTING, Metrics
-from levy.app.ingest import Message, Tally, ingest
+from levy.app.ingest import Tally, ingest
 from levy.app.journal import BATCH, BLIND, CLOSE, SEEING, SWEEP, encode_position, link_changes
 from levy.app.site import Site
 from levy.core.calendar import parse_period

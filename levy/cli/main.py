@@ -10,7 +10,6 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from collector.simulate import cli as simulate
 from levy.app.errors import UsageError
 from levy.cli import check, close, export, replay, report, run
 from levy.cli.common import EXIT_USAGE, load_site
@@ -18,6 +17,7 @@ from levy.config import ConfigError, load_config
 from levy.core.engine import FrozenPeriodError
 from levy.ledger.schema import LedgerVersionError
 from levy.ledger.store import LedgerError
+from levy.tools.simulate import cli as simulate
 
 log = logging.getLogger("levy")
 

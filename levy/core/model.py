@@ -47,9 +47,12 @@ class RejectReason(StrEnum):
 
 
 class Availability(StrEnum):
+    """What a device's availability topic says of its link: for dashboards, never for billing.
+    A device that reports a fault of the meter itself says so in a reading (rule 4), so that the
+    fault is billed, and a meter's fault status is derived from its ledger state."""
+
     ONLINE = "online"
     OFFLINE = "offline"
-    FAULT = "fault"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,9 @@ class MeterStatus(StrEnum):
 def meter_status(
     state: MeterState, reported: Availability | None, now_ms: int, stale_after_ms: int
 ) -> MeterStatus:
-    """A fault (standing in the ledger or reported by the device) first, then what the device
-    says of its link, then whether its readings are fresh."""
-    if state.faulty_at(now_ms) or reported is Availability.FAULT:
+    """A fault standing in the ledger first (every fault a device reports comes as a reading),
+    then what the device says of its link, then whether its readings are fresh."""
+    if state.faulty_at(now_ms):
         return MeterStatus.FAULT
     if reported is Availability.OFFLINE:
         return MeterStatus.OFFLINE

@@ -15,13 +15,15 @@ import pytest
 from collector import formats
 from collector.decoders.common import DecodeError, Sample, energy_from_kwh, unix_ms, will
 from collector.formats import routing
+from collector.formats.frames import Channel, Frame
 from collector.formats.registry import BaseFormat
 from collector.formats.routing import MeterBinding, MeterTarget, RouterBuilder
+from collector.message import Message
 from collector.router import Router, StatusChange
-from collector.simulate.encoders import encode, reports_faults
-from collector.simulate.model import Channel, Frame, Message, MeterSpec
 from levy.config import ConfigError, load_config
 from levy.core.model import Availability, Measure, Reading, Rejection, RejectReason
+from levy.tools.simulate.fleet import Event, FaultPlan, Fleet, synthetic_meters
+from tests.collector.support import Meter
 
 ZONE = ZoneInfo("Asia/Almaty")
 TOPIC = "lab/csv-1"
@@ -67,7 +69,7 @@ class CsvLine(BaseFormat):
     def encode(self, frame: Frame, zone: ZoneInfo) -> list[Message]:
         (channel,) = frame.channels
         kwh = "ERR" if frame.fault else format(channel.energy_kwh, "f")
-        return [Message(frame.topic, f"{frame.ts_ms // 1000},{kwh}".encode())]
+        return [Message(frame.ts_ms, frame.topic, f"{frame.ts_ms // 1000},{kwh}".encode())]
 
 
 @pytest.fixture(autouse=True)
@@ -79,8 +81,8 @@ def csvline() -> Iterator[None]:
         formats.unregister("csvline")
 
 
-def spec(meter_id: str = "csv-1", topic: str = TOPIC) -> MeterSpec:
-    return MeterSpec(meter_id, "csvline", topic, Decimal("3.5"))
+def spec(meter_id: str = "csv-1", topic: str = TOPIC) -> Meter:
+    return Meter(meter_id, topic, "csvline")
 
 
 def test_it_decodes_a_reading_and_a_fault() -> None:
@@ -181,7 +183,7 @@ def test_the_simulator_speaks_it_and_the_router_reads_it_back() -> None:
     ]
     outcomes: list[object] = []
     for frame in frames:
-        for message in encode(frame, ZONE):
+        for message in formats.encode(frame, ZONE):
             outcomes.extend(router.route(message.topic, message.payload, T0_MS))
     assert outcomes == [
         Reading("csv-1", T0_MS, T0_MS, energy_mj=45_000_000_000),
@@ -190,5 +192,21 @@ def test_the_simulator_speaks_it_and_the_router_reads_it_back() -> None:
 
 
 def test_the_simulator_knows_it_reports_faults_and_does_not_ship_it() -> None:
-    assert reports_faults("csvline")
+    assert formats.get("csvline").reports_faults
     assert "csvline" not in formats.BUILT_IN
+
+
+def test_the_simulator_makes_a_fleet_of_it_that_routes_back_to_every_reading() -> None:
+    meters = synthetic_meters(3, "csvline", Decimal("3.5"), "lab")
+    assert [m.topic for m in meters] == [f"lab/csvline/rig-000{n}" for n in (1, 2, 3)]
+    fleet = Fleet(meters, 0, FaultPlan(fault=0.5), 10_000)
+    router = Router(meters, ZONE)
+    outcomes = []
+    for due_ms, device in fleet.schedule(T0_MS, T0_MS + 100_000):
+        _, frame = device.tick(due_ms)
+        assert frame is not None
+        for message in formats.encode(frame, ZONE):
+            outcomes.extend(router.route(message.topic, message.payload, message.received_ms))
+    assert len(outcomes) == 30 and all(isinstance(o, Reading) for o in outcomes)
+    faults = sum(rig.events[Event.FAULT] for rig in fleet.rigs)
+    assert sum(isinstance(o, Reading) and o.fault for o in outcomes) == faults > 0

@@ -20,7 +20,6 @@ FRESH = MeterState(0, Baseline(NOW - STALE, 5))
         (MeterState(0), Availability.ONLINE, MeterStatus.SILENT),
         (FRESH, Availability.OFFLINE, MeterStatus.OFFLINE),
         (MeterState(0, Baseline(0, 5)), Availability.OFFLINE, MeterStatus.OFFLINE),
-        (FRESH, Availability.FAULT, MeterStatus.FAULT),
         (MeterState(0, Baseline(NOW - 1, 5), faults=(NOW - 5,)), None, MeterStatus.FAULT),
         (MeterState(0, faults=(NOW - 5,)), Availability.OFFLINE, MeterStatus.FAULT),
         (MeterState(0, Baseline(NOW - 1, 5), faults=(NOW,)), None, MeterStatus.ONLINE),

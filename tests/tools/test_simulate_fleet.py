@@ -6,7 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from collector.simulate.fleet import (
+from collector.formats import Frame
+from levy.config.meters import MeterConfig
+from levy.core.units import MJ_PER_KWH
+from levy.tools.simulate.fleet import (
     REGISTER_STEP,
     SPIKE_FACTOR,
     Event,
@@ -14,8 +17,6 @@ from collector.simulate.fleet import (
     Fleet,
     synthetic_meters,
 )
-from collector.simulate.model import Frame, MeterSpec
-from levy.core.units import MJ_PER_KWH
 from tests.collector.support import utc_ms
 
 START = utc_ms(2026, 10, 1)
@@ -23,8 +24,17 @@ INTERVAL = 10_000
 RATED = Decimal("3.25")
 
 
-def meters(count: int = 5, fmt: str = "mixed") -> list[MeterSpec]:
+def meters(count: int = 5, fmt: str = "mixed") -> list[MeterConfig]:
     return synthetic_meters(count, fmt, RATED, "sim/site")
+
+
+def meter(meter_id: str, fmt: str, topic: str, **keys: object) -> MeterConfig:
+    entry = {"id": meter_id, "format": fmt, "topic": topic, "rated_kw": RATED, **keys}
+    return MeterConfig.model_validate(entry)
+
+
+def variant(base: MeterConfig, **changes: object) -> MeterConfig:
+    return base.model_copy(update=changes)
 
 
 def run(fleet: Fleet, rounds: int) -> list[tuple[str, Event, Frame | None]]:
@@ -72,14 +82,14 @@ def test_loads_stay_between_60_and_95_percent_of_rated_power() -> None:
 
 def test_registers_are_exact_and_count_exactly_the_energy_consumed() -> None:
     fleet = Fleet(meters(5), 3, FaultPlan(), INTERVAL)
-    first = {rig.spec.id: rig.register_kwh for rig in fleet.rigs}
+    first = {rig.meter.id: rig.register_kwh for rig in fleet.rigs}
     for _, _, frame in run(fleet, 100):
         assert frame is not None
         for channel in frame.channels:
             assert channel.energy_kwh == channel.energy_kwh.quantize(REGISTER_STEP)
             assert (channel.energy_kwh * MJ_PER_KWH) % 1 == 0  # whole mJ: the core holds it exactly
     for rig in fleet.rigs:
-        assert rig.register_kwh - first[rig.spec.id] == rig.consumed_kwh
+        assert rig.register_kwh - first[rig.meter.id] == rig.consumed_kwh
         # 99 steps of 10 s at 60-95% of 3.25 kW
         assert Decimal("0.536") < rig.consumed_kwh < Decimal("0.850")
         assert rig.first_ms is not None and rig.last_ms == rig.first_ms + 99 * INTERVAL
@@ -109,7 +119,7 @@ def test_faults_strike_only_the_meters_named() -> None:
     plan = FaultPlan(malformed=0.5, spike=0.3, only=frozenset({"rig-0002"}))
     fleet = Fleet(meters(3, "native"), 0, plan, INTERVAL)
     run(fleet, 100)
-    events = {rig.spec.id: rig.events for rig in fleet.rigs}
+    events = {rig.meter.id: rig.events for rig in fleet.rigs}
     assert events["rig-0001"] == events["rig-0003"] == Counter({Event.NORMAL: 100})
     assert events["rig-0002"][Event.MALFORMED] > 30
     assert events["rig-0002"][Event.SPIKE] > 10
@@ -182,13 +192,13 @@ def test_fault_rates_are_probabilities(plan: dict[str, float]) -> None:
 
 
 def test_meters_sharing_a_device() -> None:
-    tasmota = MeterSpec("a", "tasmota", "tele/dev/SENSOR", RATED, channel=1)
-    fleet = Fleet([tasmota, replace(tasmota, id="b", channel=2)], 0, FaultPlan(), INTERVAL)
+    tasmota = meter("a", "tasmota", "tele/dev/SENSOR", channel=1)
+    fleet = Fleet([tasmota, variant(tasmota, id="b", channel=2)], 0, FaultPlan(), INTERVAL)
     assert [len(device.rigs) for device in fleet.devices] == [2]
     with pytest.raises(ValueError, match="meter b: another meter reads the same value"):
-        Fleet([tasmota, replace(tasmota, id="b")], 0, FaultPlan(), INTERVAL)
-    native = MeterSpec("c", "native", "x/c", RATED)
+        Fleet([tasmota, variant(tasmota, id="b")], 0, FaultPlan(), INTERVAL)
+    native = meter("c", "native", "x/c")
     with pytest.raises(ValueError, match="meter d"):
-        Fleet([native, replace(native, id="d")], 0, FaultPlan(), INTERVAL)
+        Fleet([native, variant(native, id="d")], 0, FaultPlan(), INTERVAL)
     with pytest.raises(ValueError, match="unknown format 'modbus'"):
-        Fleet([replace(native, format="modbus")], 0, FaultPlan(), INTERVAL)
+        Fleet([variant(native, format="modbus")], 0, FaultPlan(), INTERVAL)

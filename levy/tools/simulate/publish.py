@@ -9,36 +9,20 @@ before exiting, that the broker has taken every message.
 """
 
 import threading
-from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
-from .model import Message
+from collector.message import Message
+from collector.mqtt import BrokerSettings
 
-QOS = 1
 CONNECT_TIMEOUT_S = 10.0
-DEFAULT_KEEPALIVE_S = 60
 
 
 class BrokerError(Exception):
     """The broker could not be reached or refused the connection."""
-
-
-@dataclass(frozen=True)
-class BrokerSettings:
-    host: str
-    port: int
-    client_id: str
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    tls_ca: Path | None = None
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
-    keepalive: int = DEFAULT_KEEPALIVE_S
 
 
 class MqttSink:
@@ -60,11 +44,11 @@ class MqttSink:
         settings = self._settings
         if settings.username is not None:
             self._client.username_pw_set(settings.username, settings.password)
-        if settings.tls_ca is not None or settings.tls_cert is not None:
+        if settings.tls_ca_file is not None or settings.tls_cert_file is not None:
             self._client.tls_set(
-                ca_certs=_text(settings.tls_ca),
-                certfile=_text(settings.tls_cert),
-                keyfile=_text(settings.tls_key),
+                ca_certs=settings.tls_ca_file,
+                certfile=settings.tls_cert_file,
+                keyfile=settings.tls_key_file,
             )
         where = f"{settings.host}:{settings.port}"
         try:
@@ -87,8 +71,8 @@ class MqttSink:
     ) -> None:
         self._close()
 
-    def send(self, _ts_ms: int, message: Message) -> None:
-        self._client.publish(message.topic, message.payload, qos=QOS)
+    def send(self, message: Message) -> None:
+        self._client.publish(message.topic, message.payload, qos=self._settings.qos)
         with self._acks:
             self._sent += 1
 
@@ -130,7 +114,3 @@ class MqttSink:
         with self._acks:
             self._acknowledged += 1
             self._acks.notify_all()
-
-
-def _text(path: Path | None) -> str | None:
-    return None if path is None else str(path)

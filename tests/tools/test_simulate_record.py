@@ -15,14 +15,14 @@ import pytest
 
 from collector.feed import FeedLine, read_feed
 from collector.router import Router
-from collector.simulate.cli import add_arguments, run
-from collector.simulate.fleet import synthetic_meters
 from levy.app.replay import ReplaySummary, replay
 from levy.app.site import Site
 from levy.config import SiteConfig, parse_config
 from levy.core.model import Basis, Reading, Rejection
 from levy.core.units import MJ_PER_KWH, datetime_to_ms
 from levy.ledger.store import Ledger
+from levy.tools.simulate.cli import add_arguments, run
+from levy.tools.simulate.fleet import synthetic_meters
 from tests.collector.support import ALMATY
 
 START = "2026-10-01T00:00:00"

@@ -1,9 +1,9 @@
 """`levy-monitor simulate`: its options, and the run that wires fleet, clock and sink together.
 
-`levy/cli.py` adds these options to its `simulate` subcommand and calls `run` with the site's
-`SiteConfig` (which fits `site.SiteSettings`), or None when the fleet is described by options
-alone. This is the one module of the simulator that reads the configuration; the others see only
-`MeterSpec`s and settings. A configuration whose `[mqtt]` password cannot be read raises its own
+`levy/cli/main.py` adds these options to its `simulate` subcommand and calls `run` with the
+site's `SiteConfig`, or None when the fleet is described by options alone. This is the one module
+of the simulator that reads the configuration; the others see only its meters (`MeterConfig`)
+and the broker settings. A configuration whose `[mqtt]` password cannot be read raises its own
 `ConfigError`, which the command line reports like every configuration problem.
 
 Options that would be silently ignored in the chosen mode (a broker address when recording, a
@@ -19,6 +19,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -26,17 +27,22 @@ from types import FrameType
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import SecretStr
+
+from collector import formats
+from collector.mqtt import BrokerSettings
+from levy.app.broker import broker_settings
+from levy.config import SiteConfig
+from levy.config.context import DEFAULT_TIMEZONE
+from levy.config.meters import MeterConfig
 from levy.core.model import Measure
 from levy.core.units import MS_PER_S, datetime_to_ms
 
-from .encoders import FORMATS
 from .fleet import MIXED, Event, FaultPlan, Fleet, synthetic_meters
-from .model import MeterSpec
 from .pacing import RateCap, SimulatedClock, WallClock
-from .publish import DEFAULT_KEEPALIVE_S, BrokerError, BrokerSettings, MqttSink
+from .publish import BrokerError, MqttSink
 from .record import FeedWriter
 from .runner import drive
-from .site import DEFAULT_TIMEZONE, BrokerConfig, SiteSettings
 from .truth import truth_document, write_truth
 
 DEFAULT_HOST = "127.0.0.1"
@@ -64,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `simulate` options; `-c/--config` is the command line's own."""
     fleet = parser.add_argument_group("fleet without a configuration (with -c: its [[meters]])")
     fleet.add_argument("--meters", type=_positive_int, metavar="N", help="default 10")
-    fleet.add_argument("--format", choices=[*FORMATS, MIXED], help="default native")
+    fleet.add_argument("--format", choices=[*formats.names(), MIXED], help="default native")
     fleet.add_argument("--rated-kw", type=_kw, metavar="KW", help="default 3.25")
     fleet.add_argument("--topic-prefix", metavar="PREFIX", help="default sim/site")
     fleet.add_argument("--timezone", metavar="ZONE", help=f"site zone, default {DEFAULT_TIMEZONE}")
@@ -130,7 +136,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--truth", type=Path, metavar="PATH", help="write the ground truth (JSON)")
 
 
-def run(args: argparse.Namespace, config: SiteSettings | None) -> int:
+def run(args: argparse.Namespace, config: SiteConfig | None) -> int:
     """0 when done, 2 for options that cannot be run (one message on stderr), 1 when the broker
     has not acknowledged every message by the end."""
     try:
@@ -140,7 +146,7 @@ def run(args: argparse.Namespace, config: SiteSettings | None) -> int:
         return 2
 
 
-def _run(args: argparse.Namespace, config: SiteSettings | None) -> int:
+def _run(args: argparse.Namespace, config: SiteConfig | None) -> int:
     if args.interval < MS_PER_S:
         raise SimulateError("--interval: at least 1 second (Tasmota times are whole seconds)")
     zone = _zone(args, config)
@@ -182,20 +188,20 @@ def _record(
 
 def _live(
     args: argparse.Namespace,
-    config: SiteSettings | None,
+    config: SiteConfig | None,
     fleet: Fleet,
     zone: ZoneInfo,
     stop: threading.Event,
 ) -> tuple[Counter[Event], int]:
     _refuse(args, RECORDED_OPTIONS, "for a recorded feed: add --output")
-    with MqttSink(_broker(args, None if config is None else config.mqtt)) as sink:
+    with MqttSink(_broker(args, config)) as sink:
         clock = WallClock()
         end_ms = None if args.duration is None else clock.start_ms + args.duration
         sent = drive(fleet, zone, clock, end_ms, sink, stop, _cap(args))
         return sent, sink.drain(DRAIN_TIMEOUT_S)
 
 
-def _zone(args: argparse.Namespace, config: SiteSettings | None) -> ZoneInfo:
+def _zone(args: argparse.Namespace, config: SiteConfig | None) -> ZoneInfo:
     if config is not None:
         return config.zone
     try:
@@ -204,7 +210,7 @@ def _zone(args: argparse.Namespace, config: SiteSettings | None) -> ZoneInfo:
         raise SimulateError(f"--timezone: unknown time zone {args.timezone!r}") from None
 
 
-def _meters(args: argparse.Namespace, config: SiteSettings | None) -> list[MeterSpec]:
+def _meters(args: argparse.Namespace, config: SiteConfig | None) -> list[MeterConfig]:
     if config is None:
         return synthetic_meters(
             args.meters or DEFAULT_METERS,
@@ -215,17 +221,12 @@ def _meters(args: argparse.Namespace, config: SiteSettings | None) -> list[Meter
     _refuse(args, FLEET_OPTIONS, "for a fleet without a configuration; -c gives its meters")
     # A meter whose first reading decides what it measures (rule 5) gets a register from the
     # simulator, as every simulated device sends one.
-    return [
-        MeterSpec(
-            m.id, m.format, m.topic, m.rated_kw, m.measure or Measure.ENERGY, m.channel, m.component
-        )
-        for m in config.meters
-    ]
+    return [m.model_copy(update={"measure": m.measure or Measure.ENERGY}) for m in config.meters]
 
 
-def _fault_plan(args: argparse.Namespace, specs: list[MeterSpec]) -> FaultPlan:
+def _fault_plan(args: argparse.Namespace, meters: list[MeterConfig]) -> FaultPlan:
     if args.faults_on is not None:
-        unknown = sorted(args.faults_on - {spec.id for spec in specs})
+        unknown = sorted(args.faults_on - {meter.id for meter in meters})
         if unknown:
             raise SimulateError(f"--faults-on: no meter {', '.join(unknown)} in the fleet")
     return FaultPlan(
@@ -239,32 +240,35 @@ def _fault_plan(args: argparse.Namespace, specs: list[MeterSpec]) -> FaultPlan:
     )
 
 
-def _broker(args: argparse.Namespace, mqtt: BrokerConfig | None) -> BrokerSettings:
+def _broker(args: argparse.Namespace, config: SiteConfig | None) -> BrokerSettings:
     """The options, else the site's `[mqtt]`, else a local broker. The client id is never the
-    daemon's: the broker would hand the daemon's persistent session to the simulator."""
-    username = args.username
-    if username is None and mqtt is not None:
-        username = mqtt.username
+    daemon's: the broker would hand the daemon's persistent session to the simulator. Readings
+    are published at QoS 1, whatever the daemon subscribes with."""
     password: str | None
     if args.password_env is not None or args.password_file is not None:
         password = _option_password(args)
-    elif mqtt is not None and args.username is None:
-        secret = mqtt.resolve_password()
+    elif config is not None and args.username is None:
+        secret = config.mqtt.resolve_password()
         password = None if secret is None else secret.get_secret_value()
     else:
         password = None
+    if config is None:
+        base = BrokerSettings(DEFAULT_HOST, DEFAULT_PORT, "", ())
+    else:
+        base = broker_settings(config.mqtt, None if password is None else SecretStr(password))
+    username = args.username if args.username is not None else base.username
     if password is not None and username is None:
         raise SimulateError("a password needs a username: add --username")
-    return BrokerSettings(
-        host=args.host or (mqtt.host if mqtt else DEFAULT_HOST),
-        port=args.port or (mqtt.port if mqtt else DEFAULT_PORT),
+    return replace(
+        base,
+        host=args.host or base.host,
+        port=args.port or base.port,
         client_id=args.client_id or f"levy-simulate-{os.getpid()}",
+        topics=(),
+        qos=1,
         username=username,
         password=password,
-        tls_ca=args.tls_ca or (mqtt.tls_ca_file if mqtt else None),
-        tls_cert=mqtt.tls_cert_file if mqtt else None,
-        tls_key=mqtt.tls_key_file if mqtt else None,
-        keepalive=mqtt.keepalive if mqtt else DEFAULT_KEEPALIVE_S,
+        tls_ca_file=base.tls_ca_file if args.tls_ca is None else str(args.tls_ca),
     )
 
 

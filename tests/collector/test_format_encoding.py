@@ -1,5 +1,6 @@
-"""Every simulator encoder, round-tripped through the router: the readings that come out are the
-values that went in, exactly, and a garbled frame is refused for the reason its garble implies."""
+"""Every device format's encoding (what the simulator publishes), round-tripped through the
+router: the readings that come out are the values that went in, exactly, and a garbled frame is
+refused for the reason its garble implies."""
 
 from dataclasses import replace
 from decimal import Decimal
@@ -7,40 +8,41 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from collector.formats import Channel, Frame, Garble, encode
+from collector.formats.encoding import dump
+from collector.message import Message
 from collector.router import Outcome, Router
-from collector.simulate.encoders import dump, encode
-from collector.simulate.model import Channel, Frame, Garble, Message, MeterSpec
 from levy.core.model import Measure, Reading, Rejection, RejectReason
 from levy.core.units import kwh_to_mj, w_to_mw
-from tests.collector.support import ALMATY, utc_ms
+from tests.collector.support import ALMATY, Meter, utc_ms
 
 TS = utc_ms(2026, 11, 24, 23, 21, 42) + 63
 RECEIVED = TS + 500
 ENERGY = Decimal("12345.67890123")
 POWER = Decimal("2987.654")
-RATED = Decimal("3.25")
+E = Measure.ENERGY
 
-NATIVE = MeterSpec("rig-n", "native", "sim/site/rig-n", RATED)
-TASMOTA = MeterSpec("rig-t", "tasmota", "tele/rig-t/SENSOR", RATED)
-SHELLY = MeterSpec("rig-s", "shelly", "shellies/rig-s", RATED, component="switch:0")
-ZIGBEE = MeterSpec("rig-z", "zigbee2mqtt", "zigbee2mqtt/rig-z", RATED)
-MBMD = MeterSpec("rig-m", "mbmd", "mbmd/sdm1-1", RATED)
+NATIVE = Meter("rig-n", "sim/site/rig-n", "native", measure=E)
+TASMOTA = Meter("rig-t", "tele/rig-t/SENSOR", "tasmota", measure=E)
+SHELLY = Meter("rig-s", "shellies/rig-s", "shelly", component="switch:0", measure=E)
+ZIGBEE = Meter("rig-z", "zigbee2mqtt/rig-z", "zigbee2mqtt", measure=E)
+MBMD = Meter("rig-m", "mbmd/sdm1-1", "mbmd", measure=E)
 SINGLE = [NATIVE, TASMOTA, SHELLY, ZIGBEE, MBMD]
 
 
-def frame(*specs: MeterSpec, fault: bool = False, garble: Garble | None = None) -> Frame:
+def frame(*specs: Meter, fault: bool = False, garble: Garble | None = None) -> Frame:
     channels = tuple(Channel(spec, ENERGY, POWER) for spec in specs)
     return Frame(specs[0].format, specs[0].topic, TS, channels, fault, garble)
 
 
 def route(
-    frame_: Frame, specs: list[MeterSpec], zone: ZoneInfo = ALMATY
+    frame_: Frame, specs: list[Meter], zone: ZoneInfo = ALMATY
 ) -> list[tuple[Message, list[Outcome]]]:
     router = Router(specs, zone)
     return [(m, router.route(m.topic, m.payload, RECEIVED)) for m in encode(frame_, zone)]
 
 
-def readings(frame_: Frame, *specs: MeterSpec) -> list[Outcome]:
+def readings(frame_: Frame, *specs: Meter) -> list[Outcome]:
     return [outcome for _, outcomes in route(frame_, list(specs)) for outcome in outcomes]
 
 
@@ -152,7 +154,7 @@ EXPECTED_REJECTION = {
 @pytest.mark.parametrize("measure", list(Measure))
 @pytest.mark.parametrize("spec", SINGLE, ids=lambda spec: spec.format)
 def test_garbled_frames_are_refused_for_their_meter(
-    spec: MeterSpec, measure: Measure, garble: Garble
+    spec: Meter, measure: Measure, garble: Garble
 ) -> None:
     meter = replace(spec, measure=measure)
     outcomes = readings(frame(meter, garble=garble), meter)

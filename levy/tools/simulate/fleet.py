@@ -22,11 +22,10 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
 from collector import formats
-from collector.decoders.shelly import DEFAULT_COMPONENT
+from collector.formats import Channel, Frame, Garble
+from levy.config.meters import MeterConfig
+from levy.core.model import Measure
 from levy.core.units import MJ_PER_KWH
-
-from .encoders import FORMATS, reports_faults
-from .model import Channel, Frame, Garble, MeterSpec
 
 MIXED = "mixed"
 """`--format mixed`: meters take the formats in turn."""
@@ -38,14 +37,6 @@ SPIKE_FACTOR = 10
 """A spike adds this many times the rated energy of one interval: implausible by far."""
 REGISTER_STEP = Decimal("1E-8")
 POWER_STEP = Decimal("0.001")
-SYNTHETIC_TOPICS = {
-    "native": "{prefix}/{id}",
-    "tasmota": "{prefix}/tele/{id}/SENSOR",
-    "shelly": "{prefix}/shelly/{id}",
-    "zigbee2mqtt": "{prefix}/zigbee2mqtt/{id}",
-    "mbmd": "{prefix}/mbmd/{id}",
-}
-"""Where a synthetic meter publishes, all below one prefix so one subscription hears them all."""
 
 
 class Event(StrEnum):
@@ -106,17 +97,19 @@ class FaultPlan:
         )
 
 
-def synthetic_meters(count: int, fmt: str, rated_kw: Decimal, prefix: str) -> list[MeterSpec]:
-    """`rig-0001`... below `prefix`, in one format or, for `mixed`, each format in turn."""
-    formats = FORMATS if fmt == MIXED else (fmt,)
+def synthetic_meters(count: int, fmt: str, rated_kw: Decimal, prefix: str) -> list[MeterConfig]:
+    """`rig-0001`... below `prefix` where each format puts its synthetic meters, in one format
+    or, for `mixed`, each built-in format in turn. Every simulated device sends a register, so
+    they bill on energy."""
+    names = formats.BUILT_IN if fmt == MIXED else (fmt,)
     width = max(4, len(str(count)))
     meters = []
     for number in range(1, count + 1):
         meter_id = f"rig-{number:0{width}d}"
-        each = formats[(number - 1) % len(formats)]
-        topic = SYNTHETIC_TOPICS[each].format(prefix=prefix, id=meter_id)
-        component = DEFAULT_COMPONENT if each == "shelly" else None
-        meters.append(MeterSpec(meter_id, each, topic, rated_kw, component=component))
+        each = names[(number - 1) % len(names)]
+        entry = {"id": meter_id, "format": each, "rated_kw": rated_kw, "measure": Measure.ENERGY}
+        entry |= formats.get(each).synthetic(prefix, meter_id)
+        meters.append(MeterConfig.model_validate(entry))
     return meters
 
 
@@ -124,9 +117,9 @@ class Rig:
     """One meter and the load it measures: a steady share of rated power with a little noise,
     its power changing linearly from one reading to the next."""
 
-    def __init__(self, spec: MeterSpec, rng: random.Random) -> None:
-        self.spec = spec
-        self._rated_w = spec.rated_kw * 1000
+    def __init__(self, meter: MeterConfig, rng: random.Random) -> None:
+        self.meter = meter
+        self._rated_w = meter.rated_kw * 1000
         self._share = rng.randint(LOAD_LOW, LOAD_HIGH)
         self.register_kwh = (
             Decimal(rng.randint(100_000, 50_000_000)).scaleb(-3).quantize(REGISTER_STEP)
@@ -169,15 +162,15 @@ class Device:
     """What publishes on one topic (or topic prefix): one or more rigs, read together."""
 
     def __init__(
-        self, specs: list[MeterSpec], seed: int, plan: FaultPlan, interval_ms: int
+        self, meters: list[MeterConfig], seed: int, plan: FaultPlan, interval_ms: int
     ) -> None:
-        self.format = specs[0].format
-        self.topic = specs[0].topic
+        self.format = meters[0].format
+        self.topic = meters[0].topic
         self._load = random.Random(f"{seed}/load/{self.format}/{self.topic}")
         self._faults = random.Random(f"{seed}/faults/{self.format}/{self.topic}")
-        self.rigs = [Rig(spec, self._load) for spec in specs]
+        self.rigs = [Rig(meter, self._load) for meter in meters]
         self._plan = plan
-        self._struck = plan.strikes(spec.id for spec in specs)
+        self._struck = plan.strikes(meter.id for meter in meters)
         self._interval_ms = interval_ms
         self._silent_until_ms: int | None = None
 
@@ -206,7 +199,7 @@ class Device:
         if not self._struck:
             return Event.NORMAL
         event = self._plan.draw(self._faults)
-        if event is Event.FAULT and not reports_faults(self.format):
+        if event is Event.FAULT and not formats.get(self.format).reports_faults:
             return Event.NORMAL
         return event
 
@@ -221,7 +214,7 @@ class Device:
                 rig.register_kwh += rig.spike_kwh(self._interval_ms)
         channels = tuple(
             Channel(
-                rig.spec,
+                rig.meter,
                 rig.register_kwh,
                 rig.spike_power_w() if event is Event.SPIKE else rig.power_w,
             )
@@ -235,12 +228,12 @@ class Fleet:
     """Every device, and when each reads: the devices spread evenly over each interval."""
 
     def __init__(
-        self, specs: Iterable[MeterSpec], seed: int, plan: FaultPlan, interval_ms: int
+        self, meters: Iterable[MeterConfig], seed: int, plan: FaultPlan, interval_ms: int
     ) -> None:
         self.seed = seed
         self.interval_ms = interval_ms
         self.devices = [
-            Device(group, seed, plan, interval_ms) for group in _devices(specs).values()
+            Device(group, seed, plan, interval_ms) for group in _devices(meters).values()
         ]
         if not self.devices:
             raise ValueError("no meters to simulate")
@@ -261,24 +254,18 @@ class Fleet:
                 yield round_ms + phase, device
 
 
-def _devices(specs: Iterable[MeterSpec]) -> dict[tuple[str, str], list[MeterSpec]]:
-    """Meters grouped by what publishes for them; ValueError for two meters on one value."""
-    devices: dict[tuple[str, str], list[MeterSpec]] = {}
-    for spec in specs:
-        if formats.find(spec.format) is None:
-            raise ValueError(f"meter {spec.id}: unknown format {spec.format!r}")
-        group = devices.setdefault((spec.format, spec.topic), [])
-        group.append(spec)
-        if len({_slot(each) for each in group}) < len(group):
-            raise ValueError(f"meter {spec.id}: another meter reads the same value on {spec.topic}")
+def _devices(meters: Iterable[MeterConfig]) -> dict[tuple[str, str], list[MeterConfig]]:
+    """Meters grouped by what publishes for them; ValueError for two meters on one value (the
+    same slot of one device: see `DeviceFormat.slot`)."""
+    devices: dict[tuple[str, str], list[MeterConfig]] = {}
+    for meter in meters:
+        fmt = formats.find(meter.format)
+        if fmt is None:
+            raise ValueError(f"meter {meter.id}: unknown format {meter.format!r}")
+        group = devices.setdefault((meter.format, meter.topic), [])
+        group.append(meter)
+        if len({fmt.slot(each) for each in group}) < len(group):
+            raise ValueError(
+                f"meter {meter.id}: another meter reads the same value on {meter.topic}"
+            )
     return devices
-
-
-def _slot(spec: MeterSpec) -> object:
-    """What distinguishes meters sharing a device: a Tasmota channel, a Shelly component; the
-    other formats carry one meter per topic."""
-    if spec.format == "tasmota":
-        return spec.channel or 1
-    if spec.format == "shelly":
-        return spec.component or DEFAULT_COMPONENT
-    return None

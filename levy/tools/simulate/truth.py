@@ -35,13 +35,13 @@ def write_truth(path: Path, document: dict[str, Any]) -> None:
 
 
 def _meter(rig: Rig) -> dict[str, Any]:
-    spec = rig.spec
+    meter = rig.meter
     return {
-        "meter": spec.id,
-        "format": spec.format,
-        "topic": spec.topic,
-        "measure": str(spec.measure),
-        "rated_kw": _plain(spec.rated_kw),
+        "meter": meter.id,
+        "format": meter.format,
+        "topic": meter.topic,
+        "measure": str(meter.measure),
+        "rated_kw": _plain(meter.rated_kw),
         "first_ts": _iso(rig.first_ms),
         "last_ts": _iso(rig.last_ms),
         "consumed_kwh": _plain(rig.consumed_kwh),

@@ -11,8 +11,7 @@ from types import TracebackType
 from typing import Self, TextIO
 
 from collector.feed import format_feed_line
-
-from .model import Message
+from collector.message import Message
 
 
 class FeedWriter:
@@ -33,8 +32,9 @@ class FeedWriter:
     ) -> None:
         self._out.close()
 
-    def send(self, ts_ms: int, message: Message) -> None:
-        self._out.write(format_feed_line(ts_ms + self._lag_ms, message.topic, message.payload))
+    def send(self, message: Message) -> None:
+        received_ms = message.received_ms + self._lag_ms
+        self._out.write(format_feed_line(received_ms, message.topic, message.payload))
         self._out.write("\n")
 
 

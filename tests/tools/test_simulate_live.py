@@ -18,10 +18,10 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from collector.router import Router
-from collector.simulate.cli import add_arguments, run
-from collector.simulate.fleet import synthetic_meters
 from levy.config import SiteConfig, parse_config
 from levy.core.model import Reading, Rejection
+from levy.tools.simulate.cli import add_arguments, run
+from levy.tools.simulate.fleet import synthetic_meters
 from tests.collector.support import ALMATY
 from tests.live.harness import Broker, free_port
 

@@ -5,15 +5,16 @@ from collections import Counter
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from .encoders import encode
+from collector.formats import encode
+from collector.message import Message
+
 from .fleet import Event, Fleet
-from .model import Message
 from .pacing import Clock, RateCap
 
 
 class Sink(Protocol):
-    def send(self, ts_ms: int, message: Message) -> None:
-        """Deliver one message of a reading stamped `ts_ms`."""
+    def send(self, message: Message) -> None:
+        """Deliver one message, sent by its device at `message.received_ms`."""
         ...
 
 
@@ -39,6 +40,6 @@ def drive(
         for message in encode(frame, zone):
             if cap is not None and not cap.wait(stop):
                 return sent
-            sink.send(frame.ts_ms, message)
+            sink.send(message)
             sent[event] += 1
     return sent
