@@ -20,6 +20,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -55,10 +56,14 @@ at every reconnect."""
 
 DRAIN_PREFIX = "levy/drain/"
 
-CONNECTED = "connected"
-DISCONNECTED = "disconnected"
-DRAINED = "drained"
-DRAIN_REFUSED = "drain_refused"
+
+class LinkKind(StrEnum):
+    """What changed of the link to the broker (see `LinkEvent`)."""
+
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    DRAINED = "drained"
+    DRAIN_REFUSED = "drain_refused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +95,7 @@ class LinkEvent:
     in `Received.session` (1 for the first connection of this process).
     """
 
-    kind: str
+    kind: LinkKind
     at_ms: int
     session: int
 
@@ -247,10 +252,10 @@ class MqttSource:
                 s.port,
                 s.client_id,
             )
-        self._put(LinkEvent(CONNECTED, self.connected_since_ms, self.session))
+        self._put(LinkEvent(LinkKind.CONNECTED, self.connected_since_ms, self.session))
         if self._markers_refused:
             self._drained_session = self.session
-            self._put(LinkEvent(DRAIN_REFUSED, self.connected_since_ms, self.session))
+            self._put(LinkEvent(LinkKind.DRAIN_REFUSED, self.connected_since_ms, self.session))
         else:
             marker = json.dumps({"token": self._token, "session": self.session})
             self._marker_mid = client.publish(self.drain_topic, marker, qos=1).mid
@@ -268,7 +273,7 @@ class MqttSource:
         self.connected_since_ms = None
         at = now_ms()
         if since is not None:
-            self._put(LinkEvent(DISCONNECTED, at, self.session))
+            self._put(LinkEvent(LinkKind.DISCONNECTED, at, self.session))
         if self.fatal or self.stopping:
             return
         if since is not None and at - since < SHORT_LIVED_MS:
@@ -332,7 +337,7 @@ class MqttSource:
             what,
             self.settings.client_id,
         )
-        self._put(LinkEvent(DRAIN_REFUSED, now_ms(), self.session))
+        self._put(LinkEvent(LinkKind.DRAIN_REFUSED, now_ms(), self.session))
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         if message.topic == self.drain_topic:
@@ -359,7 +364,7 @@ class MqttSource:
             ours = False
         if ours and self._drained_session != self.session:
             self._drained_session = self.session
-            self._put(LinkEvent(DRAINED, now_ms(), self.session))
+            self._put(LinkEvent(LinkKind.DRAINED, now_ms(), self.session))
             log.info("the backlog kept for session %d has been delivered", self.session)
         if message.qos > 0:
             client.ack(message.mid, message.qos)

@@ -4,6 +4,7 @@ route each message, apply the batch in the engine, commit rows, state and reject
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from collector.message import Message
 from collector.router import Router, StatusChange
@@ -16,12 +17,16 @@ NOT_LOGGED = {RejectReason.DUPLICATE}
 """Redeliveries and replays repeat messages by design: they are counted, not logged."""
 
 
-AVAILABILITY = "availability"
-COMPANION = "companion topic"
-NO_READING = "no reading"
-"""Kinds of messages that are neither accepted nor rejected: a device's online/offline report,
-a message on a device's companion topic (a Tasmota's `STATE`, an mbmd `Power` no meter bills
-on), and a message on a meter's topic that holds nothing to bill (a Shelly RPC reply)."""
+class Ignored(StrEnum):
+    """Kinds of messages that are neither accepted nor rejected: a device's online/offline report,
+    a message on a device's companion topic (a Tasmota's `STATE`, an mbmd `Power` no meter bills
+    on), a message on a meter's topic that holds nothing to bill (a Shelly RPC reply), and (in a
+    replay) a line after `--until`."""
+
+    AVAILABILITY = "availability"
+    COMPANION = "companion topic"
+    NO_READING = "no reading"
+    AFTER_UNTIL = "after --until"
 
 
 @dataclass
@@ -38,8 +43,8 @@ class Tally:
     """Messages with at least one accepted reading."""
     messages_rejected: Counter[str] = field(default_factory=Counter)
     """Messages with rejections and no accepted reading, by the reason of the first rejection."""
-    messages_ignored: Counter[str] = field(default_factory=Counter)
-    """Messages with neither, by kind (AVAILABILITY, COMPANION, NO_READING): with the two above,
+    messages_ignored: Counter[Ignored] = field(default_factory=Counter)
+    """Messages with neither, by kind: with the two above,
     every message is counted exactly once."""
 
     def add(self, changes: Changes, rejected: Sequence[RejectionRecord]) -> None:
@@ -80,11 +85,11 @@ def _count_fates(
         elif fate.reason is not None:
             tally.messages_rejected[fate.reason] += 1
         elif fate.status:
-            tally.messages_ignored[AVAILABILITY] += 1
+            tally.messages_ignored[Ignored.AVAILABILITY] += 1
         elif router.concerns_meters(message.topic):
-            tally.messages_ignored[NO_READING] += 1
+            tally.messages_ignored[Ignored.NO_READING] += 1
         else:
-            tally.messages_ignored[COMPANION] += 1
+            tally.messages_ignored[Ignored.COMPANION] += 1
 
 
 def record(message: Message, rejection: Rejection) -> RejectionRecord:

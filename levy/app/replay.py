@@ -16,7 +16,7 @@ from collector.message import Message
 from collector.router import Router
 from levy.app.closing import close_month
 from levy.app.errors import UsageError
-from levy.app.ingest import Tally, ingest
+from levy.app.ingest import Ignored, Tally, ingest
 from levy.app.journal import BLIND, CLOSE, CONTROL_PREFIX, SEEING, SWEEP, link_changes
 from levy.app.site import Site
 from levy.core.engine import Engine
@@ -25,10 +25,6 @@ from levy.ledger.store import Ledger
 WINDOW = 100_000
 """Lines applied as one batch: delivery order inside a batch does not matter (the engine sorts
 it), so a recording reordered within this many lines replays to the same ledger."""
-
-
-AFTER_UNTIL = "after --until"
-"""The kind of an ignored line later than --until."""
 
 
 @dataclass
@@ -45,11 +41,11 @@ class ReplaySummary:
     """Where the last sweep accounted every meter to: --until, the last line's receive time, or
     for the daemon's archive its last journaled sweep (None if it journals none)."""
 
-    def ignored(self) -> Counter[str]:
+    def ignored(self) -> Counter[Ignored]:
         """Lines that are neither accepted nor rejected, by kind."""
         kinds = Counter(self.tally.messages_ignored)
         if self.skipped_after_until:
-            kinds[AFTER_UNTIL] = self.skipped_after_until
+            kinds[Ignored.AFTER_UNTIL] = self.skipped_after_until
         return kinds
 
     def terms(self) -> list[tuple[str, int]]:

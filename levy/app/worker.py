@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from collector.archive import RawArchive
 from collector.message import Message
-from collector.mqtt import LinkEvent, MqttSource, Received
+from collector.mqtt import LinkEvent, LinkKind, MqttSource, Received
 from collector.router import Router
 from levy.app.announce import status_lines
 from levy.app.closing import closable, close_month
@@ -132,10 +132,10 @@ class Worker:
         self.journal_link(BLIND, at_ms, str(since_ms).encode())
 
     def follow_link(self, event: LinkEvent) -> None:
-        if event.kind == "disconnected":
+        if event.kind is LinkKind.DISCONNECTED:
             self.go_blind(event.at_ms, event.at_ms)
-        elif event.kind in ("drained", "drain_refused"):
-            self.drain_refused = event.kind == "drain_refused"
+        elif event.kind in (LinkKind.DRAINED, LinkKind.DRAIN_REFUSED):
+            self.drain_refused = event.kind is LinkKind.DRAIN_REFUSED
             self.journal_link(SEEING, event.at_ms, b"")
 
     def journal_link(self, topic: str, at_ms: int, payload: bytes) -> None:

@@ -7,7 +7,7 @@ import queue
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
-from collector.mqtt import BrokerSettings, LinkEvent, MqttSource, drain_topic
+from collector.mqtt import BrokerSettings, LinkEvent, LinkKind, MqttSource, drain_topic
 
 
 def source() -> tuple[MqttSource, "queue.Queue[object]"]:
@@ -32,7 +32,7 @@ def test_reason_0x8e_is_an_error_naming_the_client_id(caplog) -> None:
     assert "'levy-ekibastuz-1'" in message
     assert "two daemons (or a copied configuration) share it" in message
     assert [e for e in inbox.queue if isinstance(e, LinkEvent)] == [
-        LinkEvent("disconnected", e.at_ms, 4) for e in inbox.queue
+        LinkEvent(LinkKind.DISCONNECTED, e.at_ms, 4) for e in inbox.queue
     ]
     assert not mqtt_source.connected
 
