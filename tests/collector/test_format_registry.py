@@ -3,6 +3,7 @@ validates, is checked for duplicates and subscriptions, and simulates, with no o
 touched. `csvline` is a toy: `<unix seconds>,<kWh>` on the meter's exact topic, `ERR` in place
 of the kWh when the meter reports a fault, availability `Online`/`Offline` on `<topic>/LWT`."""
 
+import argparse
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from functools import partial
@@ -14,6 +15,7 @@ import pytest
 
 from collector import formats
 from collector.decoders.common import DecodeError, Sample, energy_from_kwh, unix_ms, will
+from collector.feed import FeedLine, read_feed
 from collector.formats import routing
 from collector.formats.frames import Channel, Frame
 from collector.formats.registry import BaseFormat
@@ -22,6 +24,7 @@ from collector.message import Message
 from collector.router import Router, StatusChange
 from levy.config import ConfigError, load_config
 from levy.core.model import Availability, Measure, Reading, Rejection, RejectReason
+from levy.tools.simulate.cli import add_arguments, run
 from levy.tools.simulate.fleet import Event, FaultPlan, Fleet, synthetic_meters
 from tests.collector.support import Meter
 
@@ -210,3 +213,19 @@ def test_the_simulator_makes_a_fleet_of_it_that_routes_back_to_every_reading() -
     assert len(outcomes) == 30 and all(isinstance(o, Reading) for o in outcomes)
     faults = sum(rig.events[Event.FAULT] for rig in fleet.rigs)
     assert sum(isinstance(o, Reading) and o.fault for o in outcomes) == faults > 0
+
+
+def test_simulate_records_a_feed_of_it_that_the_router_reads_back(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    feed = tmp_path / "csv.jsonl"
+    argv = ["--format", "csvline", "--meters", "2", "--topic-prefix", "lab", "--output", str(feed)]
+    argv += ["--start", "2026-10-01T00:00:00+05:00", "--duration", "60", "--interval", "10"]
+    assert run(parser.parse_args(argv), None) == 0
+    router = Router(synthetic_meters(2, "csvline", Decimal("3.25"), "lab"), ZONE)
+    lines = [line for line in read_feed(feed) if isinstance(line, FeedLine)]
+    outcomes = [
+        o for line in lines for o in router.route(line.topic, line.payload, line.received_ms)
+    ]
+    assert len(lines) == 12 and len(outcomes) == 12
+    assert all(isinstance(o, Reading) and o.energy_mj for o in outcomes)
