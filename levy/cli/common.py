@@ -1,6 +1,7 @@
 """What every command shares: the site, its ledger, times on the command line, exit codes."""
 
 import argparse
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 
@@ -19,14 +20,28 @@ EXIT_UNAVAILABLE = 3
 
 
 def load_site(args: argparse.Namespace) -> Site:
-    return Site.from_config(load_config(Path(args.config)))
+    return site_at(Path(args.config))
+
+
+def site_at(config: Path) -> Site:
+    return Site.from_config(load_config(config))
+
+
+def require_ledger(site: Site) -> None:
+    path = site.config.ledger.path
+    if not path.exists():
+        raise UsageError(f"no ledger at {path}: nothing has been recorded for this site yet")
 
 
 def open_ledger(site: Site, must_exist: bool, writer: bool = True) -> Ledger:
-    path = site.config.ledger.path
-    if must_exist and not path.exists():
-        raise UsageError(f"no ledger at {path}: nothing has been recorded for this site yet")
-    return Ledger(path, writer)
+    if must_exist:
+        require_ledger(site)
+    return Ledger(site.config.ledger.path, writer)
+
+
+def unusable_ledger(exc: sqlite3.DatabaseError, ledger: str) -> str:
+    """What a command says of a file SQLite cannot use as a ledger."""
+    return f"the ledger cannot be used: {exc} ({ledger})"
 
 
 def parse_time(site: Site, text: str | None, option: str) -> int | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from levy.app.errors import UsageError
 from levy.cli import check, close, export, replay, report, run
-from levy.cli.common import EXIT_USAGE, load_site
+from levy.cli.common import EXIT_USAGE, load_site, unusable_ledger
 from levy.config import ConfigError, load_config
 from levy.core.engine import FrozenPeriodError
 from levy.ledger.schema import LedgerVersionError
@@ -36,6 +36,9 @@ COMMANDS = {
     "export": export,
 }
 
+SEVERAL_SITES = {"report"}
+"""Commands that take `-c` once per site."""
+
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     config = load_config(Path(args.config)) if args.config is not None else None
@@ -48,10 +51,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-c", "--config", default="site.toml", help="site TOML (default site.toml)")
+    several = argparse.ArgumentParser(add_help=False)
+    several.add_argument(
+        "-c",
+        "--config",
+        action="append",
+        dest="configs",
+        metavar="CONFIG",
+        help="site TOML (default site.toml); repeated, each site from its own ledger and a "
+        "consolidated total",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, command in COMMANDS.items():
+        parent = several if name in SEVERAL_SITES else common
         sub = commands.add_parser(
-            name, parents=[common], help=command.HELP, description=command.HELP
+            name, parents=[parent], help=command.HELP, description=command.HELP
         )
         command.add_arguments(sub)
         sub.set_defaults(func=command.run)
@@ -85,10 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"levy-monitor: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except sqlite3.DatabaseError as exc:
-        print(
-            f"levy-monitor: the ledger cannot be used: {exc} ({ledger_named(args)})",
-            file=sys.stderr,
-        )
+        print(f"levy-monitor: {unusable_ledger(exc, ledger_named(args))}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename else ""

@@ -27,6 +27,13 @@ down or up (less than one unit from it) whenever the whole is its exact sum roun
 which holds for every kWh figure and for a supply's fee over one rate line. A supply's fee over
 several rate lines can differ from its exact sum by up to half a tiyn per line; its meters' fees
 then carry that difference too (the units go round the parts in the same order).
+
+**Several sites** (`report -c a.toml -c b.toml`): each site is rounded by the rules above, alone,
+and a consolidated figure is the sum of the sites' figures as printed, never a rounding of their
+exact sum: each site files its own declaration, so the consolidation adds up to what was filed,
+per rate line (lines match by supply, rate and effective date), per supply and for the whole, in
+kWh, metered and deemed kWh and fee. Two sites of 0.0025 kWh each print 0.003 each and 0.006
+together (`consolidate.py`).
 """
 
 import math

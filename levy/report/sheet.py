@@ -106,3 +106,59 @@ def render_csv(document: dict[str, Any]) -> str:
     table.writeheader()
     table.writerows(table_rows(document))
     return out.getvalue()
+
+
+SITE_SCOPE = "site"
+CONSOLIDATED_SCOPE = "consolidated"
+SCOPE_COLUMNS = ["scope", "site"]
+
+
+def consolidated_head(report: dict[str, Any]) -> list[list[str]]:
+    whole = report["consolidated"]
+    fields: dict[str, Any] = {
+        "period": report["period"],
+        "closed": whole["closed"],
+        "provisional": whole["provisional"],
+    }
+    if "due" in whole:
+        fields["declaration_due"] = whole["due"]["declaration"]
+        fields["payment_due"] = whole["due"]["payment"]
+    return [[CONSOLIDATED_SCOPE, "", name, head_value(fields, name)] for name in fields]
+
+
+def consolidated_rows(report: dict[str, Any]) -> list[dict[str, str]]:
+    whole = report["consolidated"]
+    rows: list[dict[str, str]] = []
+    for supply, section in whole["by_supply"].items():
+        rows += [{"section": "rate", "supply": supply, **rate} for rate in section["rates"]]
+        rows.append({"section": "supply", "supply": supply, **{k: section[k] for k in FIGURES}})
+    rows.append({"section": "total", "supply": "all", **whole["totals"]})
+    return [
+        {"scope": CONSOLIDATED_SCOPE, "site": "", **{c: row.get(c, "") for c in COLUMNS}}
+        for row in rows
+    ]
+
+
+def render_sites_csv(report: dict[str, Any]) -> str:
+    """Each site's CSV with `scope` and `site` columns in front, so a spreadsheet filters one
+    site back out, then the consolidated rows (scope `consolidated`, no site)."""
+    out = io.StringIO()
+    out.write(BOM)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*SCOPE_COLUMNS, "field", "value"])
+    for document in report["sites"]:
+        site = neutral(document["site"])
+        writer.writerows(
+            [SITE_SCOPE, site, name, head_value(document, name)]
+            for name in HEAD_FIELDS
+            if name in document
+        )
+    writer.writerows(consolidated_head(report))
+    writer.writerow([])
+    table = csv.DictWriter(out, [*SCOPE_COLUMNS, *COLUMNS], lineterminator="\n")
+    table.writeheader()
+    for document in report["sites"]:
+        site = neutral(document["site"])
+        table.writerows({"scope": SITE_SCOPE, "site": site, **row} for row in table_rows(document))
+    table.writerows(consolidated_rows(report))
+    return out.getvalue()

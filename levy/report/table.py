@@ -44,7 +44,8 @@ def header(document: dict[str, Any]) -> list[str]:
     return aligned(lines, set())
 
 
-def supplies(document: dict[str, Any]) -> list[str]:
+def supplies(document: dict[str, Any], whole: str = "site") -> list[str]:
+    """The supplies with their rate lines, closed by the `whole` they add up to."""
     rows = [["supply", "rate from", "tenge/kWh", *FIGURE_HEADS]]
     for supply, section in document["by_supply"].items():
         for rate in section["rates"]:
@@ -60,7 +61,7 @@ def supplies(document: dict[str, Any]) -> list[str]:
                 ]
             )
         rows.append([supply, "total", "", *(section[key] for key in FIGURES)])
-    rows.append(["TOTAL", "site", "", *(document["totals"][key] for key in FIGURES)])
+    rows.append(["TOTAL", whole, "", *(document["totals"][key] for key in FIGURES)])
     return aligned(rows, {2, 3, 4, 5, 6})
 
 
@@ -108,3 +109,51 @@ def render_table(document: dict[str, Any]) -> str:
         *ROUNDING_NOTE,
     ]
     return "\n".join(parts) + "\n"
+
+
+CONSOLIDATION_NOTE = [
+    "Consolidated: the sums of the sites' figures as printed above, per rate line (matched by",
+    "supply, rate and effective date), per supply and in all (README: Several sites).",
+]
+
+
+def site_rows(report: dict[str, Any]) -> list[str]:
+    """Each site's totals, closed by the consolidated total they add up to."""
+    rows = [["site", "zone", "status", *FIGURE_HEADS]]
+    rows += [
+        [
+            document["site"],
+            document["timezone"],
+            "closed" if document["closed"] else "open",
+            *(document["totals"][key] for key in FIGURES),
+        ]
+        for document in report["sites"]
+    ]
+    rows.append(["TOTAL", "", "", *(report["consolidated"]["totals"][key] for key in FIGURES)])
+    return aligned(rows, {3, 4, 5, 6})
+
+
+def consolidated_table(report: dict[str, Any]) -> str:
+    whole = report["consolidated"]
+    sites = len(whole["sites"])
+    title = [f"Consolidated levy report {report['period']} over {sites} sites"]
+    title += [
+        f"PROVISIONAL: {document['site']}: " + "; ".join(document["provisional"])
+        for document in report["sites"]
+        if document["provisional"]
+    ]
+    quarter = "due" in whole
+    head = [
+        ["period", f"{report['period']} ({'quarter' if quarter else 'month'})"],
+        ["status", "closed" if whole["closed"] else "open"],
+    ]
+    if quarter:
+        due = whole["due"]
+        head.append(["due", f"declaration {due['declaration']}, payment {due['payment']}"])
+    blocks = [title, aligned(head, set()), site_rows(report), supplies(whole, "all sites")]
+    return "\n\n".join("\n".join(block) for block in [*blocks, CONSOLIDATION_NOTE]) + "\n"
+
+
+def render_sites_table(report: dict[str, Any]) -> str:
+    """Each site's report as it reads alone, then the consolidated block."""
+    return "\n".join([*(render_table(d) for d in report["sites"]), consolidated_table(report)])
