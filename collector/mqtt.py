@@ -210,6 +210,10 @@ class MqttSource:
         if message.qos > 0 and message.session == self.session and self.connected:
             self.client.ack(message.mid, message.qos)
 
+    def ack_all(self, messages: list[Received]) -> None:
+        for message in messages:
+            self.ack(message)
+
     def _put(self, item: object) -> None:
         """Waits while the inbox is full (the back-pressure); once stopping, gives up instead:
         a message stays unacknowledged, and the broker redelivers it to the next session."""

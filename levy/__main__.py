@@ -4,4 +4,5 @@ import sys
 
 from levy.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when the MQTT process (spawned) imports it
+    sys.exit(main())

@@ -19,9 +19,9 @@ from collector.mqtt import (
     BrokerSettings,
     FatalConnectionError,
     LinkEvent,
-    MqttSource,
     Received,
 )
+from collector.mqtt_process import MqttProcess
 from collector.router import Router
 from levy.app.broker import broker_settings
 from levy.app.errors import UsageError
@@ -36,6 +36,8 @@ from levy.export.influx import InfluxOutput
 from levy.ledger.store import COMPANIONS, Ledger
 
 log = logging.getLogger("levy.daemon")
+LOG_FORMAT = "%(levelname)s %(message)s"
+"""The daemon's log lines, its MQTT process's included."""
 logging.getLogger("apscheduler").setLevel(logging.WARNING)
 """Its INFO lines (every job run) would drown the daemon's own."""
 
@@ -193,7 +195,7 @@ def run_site(
         inbox: queue.Queue[Received | Tick | LinkEvent] = queue.Queue(
             maxsize=config.daemon.queue_max
         )
-        source = MqttSource(settings, inbox)
+        source = MqttProcess(settings, inbox, LOG_FORMAT)
         router = Router(config.meters, config.zone, config.daemon.max_payload_bytes)
         worker = Worker(site, ledger, engine, router, archive, source, inbox, metrics, stopping)
         worker.go_blind(max(ledger.clock_ms, ledger.accounting_start_ms or 0), wall_clock_ms())

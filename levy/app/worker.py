@@ -9,10 +9,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 from collector.archive import RawArchive
 from collector.message import Message
-from collector.mqtt import LinkEvent, LinkKind, MqttSource, Received
+from collector.mqtt import LinkEvent, LinkKind, Received
 from collector.router import Router
 from levy.app.announce import status_lines
 from levy.app.closing import closable, close_month
@@ -46,6 +47,20 @@ class Tick:
     now_ms: int
 
 
+class Source(Protocol):
+    """The MQTT source as the worker sees it: `collector.mqtt.MqttSource`, or the same in a
+    process of its own (`collector.mqtt_process.MqttProcess`)."""
+
+    @property
+    def connected(self) -> bool: ...
+    @property
+    def connected_since_ms(self) -> int | None: ...
+
+    def ack_all(self, messages: list[Received]) -> None:
+        """Acknowledge what was committed; messages of an earlier session are not."""
+        ...
+
+
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -57,7 +72,7 @@ class Worker:
     engine: Engine
     router: Router
     archive: RawArchive
-    source: MqttSource
+    source: Source
     inbox: "queue.Queue[Received | Tick | LinkEvent]"
     metrics: Metrics
     stopping: threading.Event
@@ -162,8 +177,7 @@ class Worker:
                 sweep_ms,
                 encode_position(position),
             )
-        for message in received:
-            self.source.ack(message)
+        self.source.ack_all(received)
         self.batch_started_ms = None
         self.count(tally)
 

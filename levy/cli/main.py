@@ -10,6 +10,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from levy.app.daemon import LOG_FORMAT
 from levy.app.errors import UsageError
 from levy.cli import check, close, export, replay, report, run
 from levy.cli.common import EXIT_USAGE, load_site, unusable_ledger
@@ -88,7 +89,7 @@ def ledger_named(args: argparse.Namespace) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.umask(FILE_MODE_MASK)
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(message)s")
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format=LOG_FORMAT)
     try:
         return args.func(args)
     except ConfigError as exc:

@@ -1,0 +1,191 @@
+"""The MQTT client in a process of its own.
+
+Draining a backlog, paho's network loop (reading packets, building messages, sending the
+acknowledgements) takes a whole core by itself, and the engine, the ledger and the archive
+another: in one process they would share one core through the GIL. So the `MqttSource` runs in a
+child process and the daemon talks to it through two pipes:
+
+- messages and link events come in, in the order paho delivered them, in lists (whatever has
+  queued up since the last list: one item when idle, up to `SEND_MAX` under a backlog);
+- acknowledgements go out, by (session, message id), after the batch holding them committed.
+
+Back-pressure is kept end to end: a full inbox in the daemon stops its reader, the pipe fills,
+the child's sender blocks, its own bounded queue fills, and paho stops reading the socket. The
+child ignores SIGTERM and SIGINT (the daemon stops it, after its last commit) and exits as soon
+as the daemon is gone (the acknowledgement pipe reaches its end), so a daemon killed with
+SIGKILL leaves no client holding its session.
+"""
+
+import logging
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+from .mqtt import (
+    BrokerSettings,
+    FatalConnectionError,
+    LinkEvent,
+    LinkKind,
+    MqttSource,
+    Received,
+)
+
+log = logging.getLogger("levy.mqtt")
+
+SEND_MAX = 1000
+"""Items per list sent to the daemon: one pipe message carries this many at the most."""
+QUEUE_MAX = 2000
+"""Items the child holds while the daemon does not read."""
+START_TIMEOUT_S = 15.0
+STOP_TIMEOUT_S = 10.0
+_STARTED = "started"
+_FATAL = "fatal"
+
+Wire = tuple[int, str, bytes, int, int, int] | LinkEvent
+"""A message as it crosses the pipe (a plain tuple pickles fastest), or a link event."""
+
+
+class MqttProcess:
+    """What the worker needs of an `MqttSource` (start, stop, acknowledgements and the link's
+    state), with the source itself in a child process."""
+
+    def __init__(
+        self, settings: BrokerSettings, inbox: "queue.Queue[Any]", log_format: str
+    ) -> None:
+        self.settings = settings
+        self.inbox = inbox
+        self.session = 0
+        self.connected_since_ms: int | None = None
+        self._log_format = log_format
+        self._events: Connection | None = None
+        self._acks: Connection | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._reader: threading.Thread | None = None
+        self._send_lock = threading.Lock()
+
+    @property
+    def connected(self) -> bool:
+        return self.connected_since_ms is not None
+
+    def start(self, timeout_s: float = START_TIMEOUT_S) -> None:
+        """As `MqttSource.start`: FatalConnectionError for a refusal retrying cannot fix."""
+        context = multiprocessing.get_context("spawn")
+        events_in, events_out = context.Pipe(duplex=False)
+        acks_in, acks_out = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=serve,
+            args=(self.settings, events_out, acks_in, self._log_format, timeout_s),
+            name="levy-mqtt",
+            daemon=True,
+        )
+        self._process.start()
+        events_out.close()
+        acks_in.close()
+        self._events, self._acks = events_in, acks_out
+        answer = events_in.recv() if events_in.poll(timeout_s + START_TIMEOUT_S) else None
+        if answer is None or answer[0] != _STARTED:
+            problem = "the MQTT process did not start" if answer is None else answer[1]
+            self.stop()
+            raise FatalConnectionError(problem)
+        self._reader = threading.Thread(target=self._read, name="mqtt-reader", daemon=True)
+        self._reader.start()
+
+    def stop(self) -> None:
+        """The child disconnects and exits once the pipe of acknowledgements is closed."""
+        if self._acks is not None:
+            with self._send_lock:
+                self._acks.close()
+        if self._process is not None:
+            self._process.join(STOP_TIMEOUT_S)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join()
+        self.connected_since_ms = None
+
+    def ack_all(self, messages: list[Received]) -> None:
+        """One pipe message for a batch; the child drops those of another session."""
+        if self._acks is None or not messages:
+            return
+        wire = [(m.session, m.mid, m.qos) for m in messages if m.qos > 0]
+        try:
+            with self._send_lock:
+                self._acks.send(wire)
+        except OSError:
+            log.warning("the MQTT process is gone; %d acknowledgements not sent", len(wire))
+
+    def _read(self) -> None:
+        assert self._events is not None
+        while True:
+            try:
+                items: list[Wire] = self._events.recv()
+            except (EOFError, OSError):
+                self.connected_since_ms = None
+                return
+            for item in items:
+                if isinstance(item, LinkEvent):
+                    self._follow(item)
+                    self.inbox.put(item)
+                else:
+                    self.inbox.put(Received(*item))
+
+    def _follow(self, event: LinkEvent) -> None:
+        if event.kind is LinkKind.CONNECTED:
+            self.session = event.session
+            self.connected_since_ms = event.at_ms
+        elif event.kind is LinkKind.DISCONNECTED:
+            self.connected_since_ms = None
+
+
+def serve(
+    settings: BrokerSettings,
+    events: Connection,
+    acks: Connection,
+    log_format: str,
+    timeout_s: float,
+) -> None:
+    """The child: the source, a sender of what it queues, and acknowledgements until the daemon
+    closes the pipe (or is gone)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.basicConfig(level=logging.INFO, format=log_format)
+    local: queue.Queue[Received | LinkEvent] = queue.Queue(maxsize=QUEUE_MAX)
+    source = MqttSource(settings, local)
+    try:
+        source.start(timeout_s)
+    except FatalConnectionError as exc:
+        events.send((_FATAL, str(exc)))
+        return
+    events.send((_STARTED, ""))
+    threading.Thread(target=_send, args=(local, events), name="sender", daemon=True).start()
+    try:
+        while True:
+            for session, mid, qos in acks.recv():
+                source.ack(Received(0, "", b"", mid, qos, session))
+    except (EOFError, OSError):
+        pass
+    source.stop()
+    os._exit(0)  # the sender may be blocked on a pipe nobody reads any more
+
+
+def _send(local: "queue.Queue[Received | LinkEvent]", events: Connection) -> None:
+    while True:
+        items = [_wire(local.get())]
+        while len(items) < SEND_MAX:
+            try:
+                items.append(_wire(local.get_nowait()))
+            except queue.Empty:
+                break
+        try:
+            events.send(items)
+        except OSError:
+            return
+
+
+def _wire(item: Received | LinkEvent) -> Wire:
+    if isinstance(item, LinkEvent):
+        return item
+    return (item.received_ms, item.topic, item.payload, item.mid, item.qos, item.session)
