@@ -1,21 +1,23 @@
 """Replay throughput: 1,000,000 recorded lines of 10,000 meters (one reading per meter every
-10 s), through the whole path: feed parsing, decoding, rules, splitting, SQLite commits.
+10 s), through the whole path (feed parsing, decoding, rules, splitting, SQLite commits) as the
+command runs it, in a process of its own into a fresh ledger; beside the floor measured in the
+same run on the same lines: a loop that only parses each line and its payload with `json`.
 
     python -m bench.replay_throughput [--lines 1000000] [--meters 10000] [--out bench/out]
 """
 
 import argparse
+import json
+import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
 
 from bench.fleet import write_fleet
 from collector.feed import format_feed_line
-from levy.app.replay import replay
-from levy.app.site import Site
 from levy.config import load_config
 from levy.core.units import datetime_to_ms
-from levy.ledger.store import Ledger
 
 START = "2026-10-01T00:00:00+05:00"
 
@@ -31,6 +33,23 @@ def write_feed(path: Path, lines: int, meters: int) -> None:
             out.write(format_feed_line(ms, f"bench/rig-{meter:05d}", payload) + "\n")
 
 
+def json_floor(feed: Path) -> float:
+    """Seconds to parse every line and its payload with the standard library, nothing more."""
+    began = time.perf_counter()
+    with feed.open("rb") as lines:
+        for line in lines:
+            json.loads(json.loads(line)["payload"])
+    return time.perf_counter() - began
+
+
+def replayed(config: Path, feed: Path) -> float:
+    """Seconds for `levy-monitor replay` into a fresh ledger, start to exit."""
+    began = time.perf_counter()
+    command = [sys.executable, "-m", "levy", "replay", "-c", str(config), "-i", str(feed)]
+    subprocess.run(command, check=True, capture_output=True)
+    return time.perf_counter() - began
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=1_000_000)
@@ -38,18 +57,17 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/out/replay"))
     args = parser.parse_args()
     config = write_fleet(args.out, args.meters, START)
-    (args.out / "ledger.sqlite").unlink(missing_ok=True)
     feed = args.out / "feed.jsonl"
     write_feed(feed, args.lines, args.meters)
-    site = Site.from_config(load_config(config))
-    ledger = Ledger(site.config.ledger.path)
-    began = time.perf_counter()
-    summary = replay(site, ledger, [feed])
-    seconds = time.perf_counter() - began
-    print(f"lines            {summary.lines}")
-    print(f"accepted         {summary.tally.accepted}")
-    print(f"seconds          {seconds:.1f}")
-    print(f"lines per second {summary.lines / seconds:,.0f}")
+    floor_s = json_floor(feed)
+    ledger = load_config(config).ledger.path
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        Path(f"{ledger}{suffix}").unlink(missing_ok=True)
+    replay_s = replayed(config, feed)
+    print(f"lines                  {args.lines:,} of {args.meters:,} meters")
+    print(f"json floor             {args.lines / floor_s:,.0f} lines/s ({floor_s:.1f} s)")
+    print(f"levy-monitor replay    {args.lines / replay_s:,.0f} lines/s ({replay_s:.1f} s)")
+    print(f"ratio                  {floor_s / replay_s:.2f}")
 
 
 if __name__ == "__main__":

@@ -35,9 +35,10 @@ import re
 import time
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, cast
+from typing import IO, NamedTuple, cast
+
+import msgspec
 
 from levy.core.units import datetime_to_ms, ms_to_datetime
 
@@ -71,6 +72,23 @@ class _Number:
 
 
 _JSON = json.JSONDecoder(parse_float=_Number)
+
+
+class _PlainLine(msgspec.Struct, forbid_unknown_fields=True):
+    """The common line, `%j` with the payload as a string (mosquitto's and the archive's): read
+    by a compiled decoder. Anything else (another key, a payload of another kind, bytes that are
+    not UTF-8) is read by `_JSON`, which reads every line there is; both give the same result."""
+
+    tst: str
+    topic: str
+    payload: str | None
+    payloadlen: int | None = None
+    qos: int | None = None
+    retain: bool | None = None
+    mid: int | None = None
+
+
+_PLAIN = msgspec.json.Decoder(_PlainLine)
 _MOSQUITTO_TST = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)Z([+-]\d\d:?\d\d)")
 
 
@@ -95,16 +113,14 @@ class CutPayload(bytes):
         return f"CutPayload({bytes(self)!r}, length={self.length})"
 
 
-@dataclass(frozen=True, slots=True)
-class FeedLine:
+class FeedLine(NamedTuple):
     line_no: int
     received_ms: int
     topic: str
     payload: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class FeedError:
+class FeedError(NamedTuple):
     """A line that could not be read; the lines after it are read all the same."""
 
     line_no: int
@@ -212,6 +228,19 @@ def _lines(stream: IO[bytes], latest_ms: int) -> Iterator[FeedLine | FeedError]:
 
 
 def _parse(line_no: int, raw: bytes, latest_ms: int) -> FeedLine | FeedError:
+    try:
+        plain = _PLAIN.decode(raw)
+    except msgspec.DecodeError:
+        return _parse_any(line_no, raw, latest_ms)
+    try:
+        received_ms = _received_ms_of(plain.tst, latest_ms)
+        payload = b"" if plain.payload is None else _from_string(plain.payload, plain.payloadlen)
+        return FeedLine(line_no, received_ms, _checked_topic(plain.topic), payload)
+    except _BadLine as exc:
+        return FeedError(line_no, str(exc))
+
+
+def _parse_any(line_no: int, raw: bytes, latest_ms: int) -> FeedLine | FeedError:
     if too_deep(raw, MAX_NESTING + 1):  # the line's own object holds the payload
         return FeedError(line_no, f"JSON nested deeper than {MAX_NESTING}")
     try:
@@ -239,6 +268,10 @@ def _received_ms(record: dict[str, object], latest_ms: int) -> int:
     tst = record.get("tst")
     if type(tst) is not str:
         raise _BadLine("tst is missing" if tst is None else "tst is not a string")
+    return _received_ms_of(tst, latest_ms)
+
+
+def _received_ms_of(tst: str, latest_ms: int) -> int:
     try:
         received_ms = parse_tst(tst)
     except (ValueError, OverflowError) as exc:
@@ -258,6 +291,12 @@ def _topic(record: dict[str, object]) -> str:
     topic = record.get("topic")
     if type(topic) is not str or not topic:
         raise _BadLine("topic is missing" if topic is None else "topic is not a non-empty string")
+    return _checked_topic(topic)
+
+
+def _checked_topic(topic: str) -> str:
+    if not topic:
+        raise _BadLine("topic is not a non-empty string")
     try:
         topic.encode("utf-8")
     except UnicodeEncodeError:

@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -66,8 +66,7 @@ class LinkKind(StrEnum):
     DRAIN_REFUSED = "drain_refused"
 
 
-@dataclass(frozen=True, slots=True)
-class Received:
+class Received(NamedTuple):
     """A message as it came off the wire, with what is needed to acknowledge it later."""
 
     received_ms: int

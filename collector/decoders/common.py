@@ -19,9 +19,11 @@ valid reading (DESIGN.md rule 5), so a payload for such a meter is read for ever
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
+from typing import NamedTuple
+
+import msgspec
 
 from levy.core.localtime import nearest_local_ms
 from levy.core.model import Availability, Measure, RejectReason
@@ -48,6 +50,10 @@ def json_number(text: str) -> Decimal:
 
 # One decoder, built once: `json.loads` with these options would build a new one per message.
 _JSON = json.JSONDecoder(parse_float=json_number, parse_int=json_number, parse_constant=Decimal)
+# The compiled decoder reads what almost every device sends, several times faster; it refuses
+# what `_JSON` reads differently or not at all (NaN, integers beyond 64 bits, lone surrogates,
+# bytes that are not UTF-8), and `_JSON` then reads the payload as it always did.
+_FAST = msgspec.json.Decoder(float_hook=json_number)
 # A JSON string (or what is left of one cut short, to the end), and the bytes that are not brackets.
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
 _NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
@@ -70,8 +76,7 @@ class DecodeError(Exception):
         self.detail = detail
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
+class Sample(NamedTuple):
     """What one payload says about one channel, already in the core's integer units.
 
     `ts_ms` is None when the payload carries no time of its own (the receive time then applies).
@@ -137,6 +142,10 @@ def load_json(payload: bytes, limit: int) -> object:
     if too_deep(payload):
         raise DecodeError(RejectReason.BAD_JSON, f"JSON nested deeper than {MAX_NESTING}")
     try:
+        return _integers_exact(_FAST.decode(payload))
+    except msgspec.DecodeError:
+        pass
+    try:
         return _JSON.decode(payload.decode("utf-8"))
     except UnicodeDecodeError:
         raise DecodeError(RejectReason.BAD_JSON, "payload is not UTF-8 text") from None
@@ -144,6 +153,26 @@ def load_json(payload: bytes, limit: int) -> object:
         raise DecodeError(RejectReason.BAD_JSON, f"not JSON: {exc}") from None
     except RecursionError:
         raise DecodeError(RejectReason.BAD_JSON, "JSON nested too deeply") from None
+
+
+def _integers_exact(value: object) -> object:
+    """The compiled decoder's integers as the `Decimal`s `_JSON` gives (floats already are).
+    The containers are the decoder's own, fresh: changed in place."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if type(item) is int:
+                value[key] = Decimal(item)
+            elif type(item) is dict or type(item) is list:
+                _integers_exact(item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if type(item) is int:
+                value[index] = Decimal(item)
+            elif type(item) is dict or type(item) is list:
+                _integers_exact(item)
+    elif type(value) is int:
+        return Decimal(value)
+    return value
 
 
 def load_object(payload: bytes, limit: int) -> dict[str, object]:

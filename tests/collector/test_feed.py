@@ -11,7 +11,10 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from collector import feed
 from collector.feed import FeedError, FeedLine, format_feed_line, parse_tst, read_feed
 from collector.router import Router
 from levy.core.model import Reading
@@ -169,3 +172,36 @@ def test_a_replayed_line_routes_like_the_live_message(tmp_path: Path) -> None:
     assert reading == Reading(
         "pow1", utc_ms(2026, 11, 24, 23, 21, 42), MS, energy_mj=3_542_400_000, power_mw=145_000
     )
+
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 300), TEXT, st.lists(st.integers(0, 255), max_size=3)
+)
+TSTS = st.sampled_from(
+    ["2026-11-25T04:21:42.063128Z+0500", "2026-11-25T04:21:42Z", "1999-01-01T00:00:00Z", "x", ""]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    record=st.fixed_dictionaries(
+        {},
+        optional={
+            "tst": st.one_of(TSTS, VALUES),
+            "topic": st.one_of(st.sampled_from(["t/rig-1", ""]), VALUES),
+            "payload": st.one_of(TEXT, VALUES, st.dictionaries(TEXT, st.integers(), max_size=2)),
+            "payloadlen": st.one_of(st.integers(0, 40), VALUES),
+            "qos": VALUES,
+            "retain": VALUES,
+            "mid": VALUES,
+            "payload_b64": st.sampled_from(["aGk=", "!"]),
+            "properties": st.just({}),
+        },
+    )
+)
+def test_the_compiled_reading_of_a_line_is_the_reading_of_any_line(record: dict) -> None:
+    """The fast path for plain `%j` lines gives what the general reader gives, or steps aside."""
+    raw = json.dumps(record, ensure_ascii=False).encode("utf-8", "surrogateescape")
+    latest = utc_ms(2027, 1, 1)
+    assert feed._parse(7, raw, latest) == feed._parse_any(7, raw, latest)
