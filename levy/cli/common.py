@@ -7,6 +7,7 @@ from pathlib import Path
 from levy.app.errors import UsageError
 from levy.app.site import Site
 from levy.config import load_config
+from levy.core.calendar import Period
 from levy.core.localtime import unique_local_ms
 from levy.core.units import datetime_to_ms
 from levy.ledger.store import Ledger
@@ -46,3 +47,15 @@ def parse_time(site: Site, text: str | None, option: str) -> int | None:
         raise UsageError(f"{option}: {exc}") from None
     except OverflowError:
         raise UsageError(f"{option} {text!r} is out of range") from None
+
+
+def refuse_before_start(site: Site, period: Period, accounting_start_ms: int | None) -> None:
+    """A period that ends at or before the ledger's accounting start has nothing accounted in
+    it: saying so beats a report of zeros (one that only begins before it reports from it)."""
+    _, end = site.calendar.period_bounds(period)
+    if accounting_start_ms is not None and end <= accounting_start_ms:
+        iso = site.calendar.iso
+        raise UsageError(
+            f"nothing is accounted before {iso(accounting_start_ms)} (the ledger's accounting "
+            f"start): period {period.label} ends at {iso(end)}"
+        )

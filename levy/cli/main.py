@@ -12,7 +12,7 @@ from pathlib import Path
 
 from collector.simulate import cli as simulate
 from levy.app.errors import UsageError
-from levy.cli import check, close, export, replay, report, run
+from levy.cli import check, close, export, invoice, replay, report, run
 from levy.cli.common import EXIT_USAGE, load_site
 from levy.config import ConfigError, load_config
 from levy.core.engine import FrozenPeriodError
@@ -34,6 +34,7 @@ COMMANDS = {
     "close": close,
     "report": report,
     "export": export,
+    "invoice": invoice,
 }
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from levy.app.errors import UsageError
 from levy.app.record import apply_rates, check_record
 from levy.app.site import Site
-from levy.cli.common import load_site, open_ledger
-from levy.core.calendar import Period, parse_period
+from levy.cli.common import load_site, open_ledger, refuse_before_start
+from levy.core.calendar import parse_period
 from levy.ledger.store import Ledger, LedgerError
 from levy.report.figures import build_figures
 from levy.report.render import render_json, to_document
@@ -39,23 +39,18 @@ def run(args: argparse.Namespace) -> int:
         refuse_before_start(site, period, ledger.accounting_start_ms)
         if check_record(site, ledger) is not None:
             apply_pending_rates(site)
-        figures = build_figures(ledger, site.id, site.calendar, site.rates, period)
+        figures = build_figures(
+            ledger,
+            site.id,
+            site.calendar,
+            site.rates,
+            period,
+            tolerance_pct=site.config.reconciliation.tolerance_pct,
+        )
     document = to_document(figures, site.calendar)
     render = {"json": render_json, "csv": render_csv, "table": render_table}[args.format]
     emit(render(document))
     return 0
-
-
-def refuse_before_start(site: Site, period: Period, accounting_start_ms: int | None) -> None:
-    """A period that ends at or before the ledger's accounting start has nothing accounted in
-    it: saying so beats a report of zeros (one that only begins before it reports from it)."""
-    _, end = site.calendar.period_bounds(period)
-    if accounting_start_ms is not None and end <= accounting_start_ms:
-        iso = site.calendar.iso
-        raise UsageError(
-            f"nothing is accounted before {iso(accounting_start_ms)} (the ledger's accounting "
-            f"start): period {period.label} ends at {iso(end)}"
-        )
 
 
 def peek_accounting_start(site: Site) -> int | None:
