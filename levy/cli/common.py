@@ -1,6 +1,7 @@
 """What every command shares: the site, its ledger, times on the command line, exit codes."""
 
 import argparse
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 
@@ -59,3 +60,25 @@ def refuse_before_start(site: Site, period: Period, accounting_start_ms: int | N
             f"nothing is accounted before {iso(accounting_start_ms)} (the ledger's accounting "
             f"start): period {period.label} ends at {iso(end)}"
         )
+
+
+def peek_accounting_start(site: Site) -> int | None:
+    """The ledger's accounting start, read without leaving a file behind: SQLite's read-only
+    open of a ledger in WAL mode creates its missing -wal and -shm files and cannot remove them.
+    While there is no -wal file no connection is open and the main file holds everything, so it
+    is read as it is (`immutable`); otherwise, or for this site's ledger under another site id,
+    or for a file that is no ledger, None (the ledger's own open says what is wrong)."""
+    path = site.config.ledger.path
+    if Path(f"{path}-wal").exists():
+        return None
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        try:
+            meta = dict(db.execute("SELECT key, value FROM meta"))
+        finally:
+            db.close()
+        if meta.get("site_id") != site.id:
+            return None
+        return int(meta["accounting_start_ms"])
+    except (sqlite3.Error, KeyError, ValueError):
+        return None

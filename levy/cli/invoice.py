@@ -16,9 +16,10 @@ from levy.app.errors import UsageError
 from levy.app.record import check_record
 from levy.app.site import Site
 from levy.app.worker import wall_clock_ms
-from levy.cli.common import load_site, open_ledger, refuse_before_start
+from levy.cli.common import load_site, open_ledger, peek_accounting_start, refuse_before_start
 from levy.core.calendar import Period, parse_period
 from levy.core.model import Supply
+from levy.core.units import MS_PER_S
 from levy.ledger.invoices import Invoice, enter_invoice
 from levy.ledger.schema import SCHEMA_VERSION
 from levy.ledger.store import Ledger, LedgerBusy, ledger_version
@@ -42,9 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     site = load_site(args)
     month = invoice_month(args.period)
+    entered_ms = wall_clock_ms() // MS_PER_S * MS_PER_S  # to the second, as a person reads it
     invoice = Invoice(
-        month.label, Supply(args.supply), invoiced_kwh(args.kwh), wall_clock_ms(), note(args.note)
+        month.label, Supply(args.supply), invoiced_kwh(args.kwh), entered_ms, note(args.note)
     )
+    if site.config.ledger.path.exists():
+        refuse_before_start(site, month, peek_accounting_start(site))
     upgrade(site)
     with open_ledger(site, must_exist=True, writer=False) as ledger:
         check_record(site, ledger)

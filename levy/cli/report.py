@@ -2,14 +2,12 @@
 
 import argparse
 import logging
-import sqlite3
 import sys
-from pathlib import Path
 
 from levy.app.errors import UsageError
 from levy.app.record import apply_rates, check_record
 from levy.app.site import Site
-from levy.cli.common import load_site, open_ledger, refuse_before_start
+from levy.cli.common import load_site, open_ledger, peek_accounting_start, refuse_before_start
 from levy.core.calendar import parse_period
 from levy.ledger.store import Ledger, LedgerError
 from levy.report.figures import build_figures
@@ -51,28 +49,6 @@ def run(args: argparse.Namespace) -> int:
     render = {"json": render_json, "csv": render_csv, "table": render_table}[args.format]
     emit(render(document))
     return 0
-
-
-def peek_accounting_start(site: Site) -> int | None:
-    """The ledger's accounting start, read without leaving a file behind: SQLite's read-only
-    open of a ledger in WAL mode creates its missing -wal and -shm files and cannot remove them.
-    While there is no -wal file no connection is open and the main file holds everything, so it
-    is read as it is (`immutable`); otherwise, or for this site's ledger under another site id,
-    or for a file that is no ledger, None (the ledger's own open says what is wrong)."""
-    path = site.config.ledger.path
-    if Path(f"{path}-wal").exists():
-        return None
-    try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
-        try:
-            meta = dict(db.execute("SELECT key, value FROM meta"))
-        finally:
-            db.close()
-        if meta.get("site_id") != site.id:
-            return None
-        return int(meta["accounting_start_ms"])
-    except (sqlite3.Error, KeyError, ValueError):
-        return None
 
 
 def emit(text: str) -> None:

@@ -222,9 +222,7 @@ class Engine:
             self.open_rows[meter] = row
             changes.rows[(meter, row.start_ms)] = row
             bucket = self._row_bounds(row)[1]
-            key = TotalKey(
-                meter, row.reason, bucket, row.supply, row.rated_w, row.rate, row.role
-            )
+            key = TotalKey(meter, row.reason, bucket, row.supply, row.rated_w, row.rate, row.role)
             changes.totals[key] = changes.totals.get(key, 0) + piece.energy_mj
 
     def _extend(self, piece: Interval, spec: MeterSpec) -> Row:

@@ -58,15 +58,6 @@ COLUMNS = [
     "entered_at",
     "note",
 ]
-COMPARED = (
-    "supply",
-    "source",
-    "period",
-    "reference_kwh",
-    "billed_kwh",
-    "difference_kwh",
-    "difference_pct",
-)
 NUMBERS = {
     "rated_kw",
     "tenge_per_kwh",
@@ -128,9 +119,8 @@ def reconciliation_rows(document: dict[str, Any]) -> list[dict[str, str]]:
         {"section": "main_meter", **meter} for meter in section["main_meters"]
     ]
     for line in section["lines"]:
-        row = {key: line[key] or "" for key in COMPARED}
+        row = {key: value or "" for key, value in line.items() if key in COLUMNS}
         row["check"] = OVER if line["flagged"] else WITHIN
-        row["reference_deemed_pct"] = line.get("reference_deemed_pct") or ""
         invoice = line.get("invoice")
         if invoice is not None:
             row.update(entered_at=invoice["entered_at"], note=invoice["note"] or "")

@@ -213,7 +213,11 @@ def from_csv(text: str) -> dict:
 
 def reconciliation_from_csv(row: dict, lines: list[dict]) -> None:
     """A reconciliation line, or an entry the last (invoice) line superseded."""
-    entry = {"kwh": row["reference_kwh"], "entered_at": row["entered_at"], "note": row["note"] or None}
+    entry = {
+        "kwh": row["reference_kwh"],
+        "entered_at": row["entered_at"],
+        "note": row["note"] or None,
+    }
     if row["section"] == "superseded":
         lines[-1]["invoice"]["superseded"].append(entry)
         return
