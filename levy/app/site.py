@@ -61,6 +61,7 @@ class Site:
                 meter.measure,
                 start,
                 None if end is None else datetime_to_ms(end),
+                meter.role,
             )
         return specs
 

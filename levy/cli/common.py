@@ -8,6 +8,7 @@ from pathlib import Path
 from levy.app.errors import UsageError
 from levy.app.site import Site
 from levy.config import load_config
+from levy.core.calendar import Period
 from levy.core.localtime import unique_local_ms
 from levy.core.units import datetime_to_ms
 from levy.ledger.store import Ledger
@@ -61,3 +62,37 @@ def parse_time(site: Site, text: str | None, option: str) -> int | None:
         raise UsageError(f"{option}: {exc}") from None
     except OverflowError:
         raise UsageError(f"{option} {text!r} is out of range") from None
+
+
+def refuse_before_start(site: Site, period: Period, accounting_start_ms: int | None) -> None:
+    """A period that ends at or before the ledger's accounting start has nothing accounted in
+    it: saying so beats a report of zeros (one that only begins before it reports from it)."""
+    _, end = site.calendar.period_bounds(period)
+    if accounting_start_ms is not None and end <= accounting_start_ms:
+        iso = site.calendar.iso
+        raise UsageError(
+            f"nothing is accounted before {iso(accounting_start_ms)} (the ledger's accounting "
+            f"start): period {period.label} ends at {iso(end)}"
+        )
+
+
+def peek_accounting_start(site: Site) -> int | None:
+    """The ledger's accounting start, read without leaving a file behind: SQLite's read-only
+    open of a ledger in WAL mode creates its missing -wal and -shm files and cannot remove them.
+    While there is no -wal file no connection is open and the main file holds everything, so it
+    is read as it is (`immutable`); otherwise, or for this site's ledger under another site id,
+    or for a file that is no ledger, None (the ledger's own open says what is wrong)."""
+    path = site.config.ledger.path
+    if Path(f"{path}-wal").exists():
+        return None
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        try:
+            meta = dict(db.execute("SELECT key, value FROM meta"))
+        finally:
+            db.close()
+        if meta.get("site_id") != site.id:
+            return None
+        return int(meta["accounting_start_ms"])
+    except (sqlite3.Error, KeyError, ValueError):
+        return None

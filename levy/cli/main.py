@@ -12,7 +12,7 @@ from pathlib import Path
 
 from levy.app.daemon import LOG_FORMAT
 from levy.app.errors import UsageError
-from levy.cli import check, close, export, replay, report, run
+from levy.cli import check, close, export, invoice, replay, report, run
 from levy.cli.common import EXIT_USAGE, load_site, unusable_ledger
 from levy.config import ConfigError, load_config
 from levy.core.engine import FrozenPeriodError
@@ -35,6 +35,7 @@ COMMANDS = {
     "close": close,
     "report": report,
     "export": export,
+    "invoice": invoice,
 }
 
 SEVERAL_SITES = {"report"}

@@ -11,7 +11,7 @@ from levy.config.base import Section
 from levy.config.context import context_of, with_default
 from levy.config.topics import topic_problem
 from levy.config.values import LocalTime, PositiveInt, RatedKw, name_problem, utc
-from levy.core.model import Measure, Supply
+from levy.core.model import Measure, Role, Supply
 
 
 class MeterFormat(StrEnum):
@@ -51,6 +51,9 @@ class MeterConfig(Section):
     component: str | None = None
     measure: Measure | None = None
     """None: decided by the first valid reading."""
+    role: Role = Role.BILLED
+    """`site_main`: the utility's revenue meter or a feeder of the mining load, measured like any
+    other and reconciled against the billed meters, never billed itself."""
 
     @model_validator(mode="before")
     @classmethod

@@ -190,6 +190,13 @@ DEFAULT_RATES = ({"from": date(2024, 1, 1), "grid": Decimal(2), "off_grid": Deci
 """The statutory rates (tenge per kWh) in force since 2024-01-01."""
 
 
+class ReconciliationConfig(Section):
+    """`[reconciliation]`: how far the billed kWh may differ from the site's main meters or the
+    utility's invoice before the report flags the line."""
+
+    tolerance_pct: Decimal = Field(Decimal(2), ge=0, allow_inf_nan=False)
+
+
 class DaemonConfig(Section):
     """`[daemon]`: tuning of the live daemon."""
 

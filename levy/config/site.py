@@ -17,11 +17,12 @@ from levy.config.sections import (
     LedgerConfig,
     MqttConfig,
     RateConfig,
+    ReconciliationConfig,
     RulesConfig,
     SiteSection,
 )
 
-_OPTIONAL_TABLES = ("mqtt", "ledger", "rules", "daemon", "archive")
+_OPTIONAL_TABLES = ("mqtt", "ledger", "rules", "daemon", "archive", "reconciliation")
 
 
 class SiteConfig(Section):
@@ -37,6 +38,7 @@ class SiteConfig(Section):
     meters: list[MeterConfig]
     daemon: DaemonConfig
     archive: ArchiveConfig
+    reconciliation: ReconciliationConfig
     _source: Path = PrivateAttr()
 
     @model_validator(mode="before")

@@ -18,6 +18,7 @@ from levy.core.model import (
     Reading,
     Rejection,
     RejectReason,
+    Role,
     Supply,
 )
 from levy.core.rates import RateSchedule
@@ -53,6 +54,8 @@ class Row:
     rated_w: int
     rate: Decimal
     """Tenge per kWh of the row's supply under the rate step in force."""
+    role: Role = Role.BILLED
+    """A site_main row is measured, never billed."""
 
     @property
     def basis(self) -> Basis:
@@ -71,6 +74,7 @@ class TotalKey:
     supply: Supply
     rated_w: int
     rate: Decimal
+    role: Role = Role.BILLED
 
 
 @dataclass(slots=True)
@@ -218,12 +222,12 @@ class Engine:
             self.open_rows[meter] = row
             changes.rows[(meter, row.start_ms)] = row
             bucket = self._row_bounds(row)[1]
-            key = TotalKey(meter, row.reason, bucket, row.supply, row.rated_w, row.rate)
+            key = TotalKey(meter, row.reason, bucket, row.supply, row.rated_w, row.rate, row.role)
             changes.totals[key] = changes.totals.get(key, 0) + piece.energy_mj
 
     def _extend(self, piece: Interval, spec: MeterSpec) -> Row:
         """The open row grown by `piece`, or a new row when the basis, the reason, the hour, the
-        rate step or what the meter is billed as changes."""
+        rate step or what the meter is billed as (supply, rating, role) changes."""
         if self.frozen_until_ms is not None and piece.start_ms < self.frozen_until_ms:
             raise FrozenPeriodError(
                 f"meter {piece.meter}: an interval from {self.calendar.iso(piece.start_ms)} would "
@@ -236,6 +240,7 @@ class Engine:
             and row.reason is piece.reason
             and row.supply is spec.supply
             and row.rated_w == spec.rated_w
+            and row.role is spec.role
             and piece.start_ms < self._row_bounds(row)[0]
         ):
             return replace(row, end_ms=piece.end_ms, energy_mj=row.energy_mj + piece.energy_mj)
@@ -249,6 +254,7 @@ class Engine:
             spec.supply,
             spec.rated_w,
             rate,
+            spec.role,
         )
 
     def _row_bounds(self, row: Row) -> tuple[int, int]:

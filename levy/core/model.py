@@ -22,6 +22,15 @@ class Supply(StrEnum):
     OFF_GRID = "off_grid"
 
 
+class Role(StrEnum):
+    """What a meter's energy is for: the mining load the levy is on, or the site's main meter
+    (the utility's revenue meter, or a feeder of the mining load), measured like any other to
+    check the billed figure against, and never billed."""
+
+    BILLED = "billed"
+    SITE_MAIN = "site_main"
+
+
 class Measure(StrEnum):
     """What a meter reports for billing: a cumulative import register, or instantaneous power."""
 

@@ -16,6 +16,7 @@ from levy.core.model import (
     Reading,
     Rejection,
     RejectReason,
+    Role,
     Supply,
 )
 
@@ -33,6 +34,7 @@ class MeterSpec:
     """The meter's accounting start: max(ledger accounting start, commissioned_at)."""
     end_ms: int | None = None
     """decommissioned_at: accounted up to here, then out of coverage."""
+    role: Role = Role.BILLED
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,9 +44,12 @@ def interval_point(site: str, row: Row) -> Point:
 def liability_points(figures: PeriodFigures, document: dict[str, Any], at_ms: int) -> list[Point]:
     """A period so far, per supply and for the site, from the report's own document (`document`
     is `render.to_document(figures)`), so the figures equal the report's as printed; `at_ms` is
-    the last millisecond accounted, and a finished period's point sits at its own last one."""
+    the last millisecond accounted, and a finished period's point sits at its own last one.
+    While the period is not over, each point carries its projection to the period's end."""
     time_ms = min(at_ms, figures.end_ms - 1)
     sections = {**document["by_supply"], ALL_SUPPLIES: document["totals"]}
+    projection = document.get("projection")
+    projected = {} if projection is None else {**projection["by_supply"], ALL_SUPPLIES: projection}
     points = []
     for supply, section in sections.items():
         point = (
@@ -61,6 +64,9 @@ def liability_points(figures: PeriodFigures, document: dict[str, Any], at_ms: in
         point.field("closed", bool(document["closed"]))
         if supply != ALL_SUPPLIES:
             point.field("rate", float(_rate_at(figures, Supply(supply), time_ms)))
+        if supply in projected:
+            point.field("projected_kwh", float(Decimal(projected[supply]["kwh"])))
+            point.field("projected_fee_tenge", float(Decimal(projected[supply]["fee_tenge"])))
         if "declaration_due" in document:
             point.field("declaration_due", document["declaration_due"])
             point.field("payment_due", document["payment_due"])

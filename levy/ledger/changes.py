@@ -3,7 +3,11 @@ output's cursor, kept in the ledger itself so a restored ledger and its cursor a
 
 Every commit stamps the rows it writes with one change number (`seq`, see `store.next_seq`); rows
 are read in (seq, start, meter) order, so a cursor is a position in that order and a row that grew
-after it was sent comes round again with its new number."""
+after it was sent comes round again with its new number.
+
+Only billed rows are exported: a site_main meter's rows (measured, never billed) would add its kWh
+to every sum of `levy_interval` per supply that the dashboards draw. Its live state is still
+exported (`levy_meter`), and the report reconciles its energy."""
 
 import sqlite3
 from dataclasses import dataclass
@@ -44,7 +48,7 @@ class ExportMark:
 _CHANGED = (
     "SELECT i.seq, i.start_ms, i.meter_id, m.name, i.end_ms, i.kind, i.energy_mj, i.supply,"
     " i.rated_w, i.rate FROM intervals i JOIN meters m ON m.id = i.meter_id"
-    " WHERE (i.seq, i.start_ms, i.meter_id) > (?, ?, ?)"
+    " WHERE (i.seq, i.start_ms, i.meter_id) > (?, ?, ?) AND i.role = 0"
     " ORDER BY i.seq, i.start_ms, i.meter_id LIMIT ?"
 )
 
@@ -63,7 +67,9 @@ def changed_rows(db: sqlite3.Connection, after: Cursor, limit: int) -> list[Chan
 
 
 def pending_rows(db: sqlite3.Connection, after: Cursor) -> int:
-    query = "SELECT COUNT(*) FROM intervals WHERE (seq, start_ms, meter_id) > (?, ?, ?)"
+    query = (
+        "SELECT COUNT(*) FROM intervals WHERE (seq, start_ms, meter_id) > (?, ?, ?) AND role = 0"
+    )
     return db.execute(query, (after.seq, after.start_ms, after.meter_id)).fetchone()[0]
 
 

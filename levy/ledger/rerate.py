@@ -17,11 +17,11 @@ from levy.core.split import bucket_start, split
 from levy.ledger.store import ADD_TO_TOTALS, KIND_CODE, KINDS, SUPPLIES, Ledger, next_seq
 
 _ROWS = (
-    "SELECT start_ms, meter_id, end_ms, kind, energy_mj, supply, rated_w FROM intervals"
+    "SELECT start_ms, meter_id, end_ms, kind, energy_mj, supply, rated_w, role FROM intervals"
     " WHERE start_ms >= ?"
 )
-TotalKey = tuple[int, int, int, int, int, Decimal]
-"""(meter id, bucket, kind code, supply code, rated W, rate)"""
+TotalKey = tuple[int, int, int, int, int, Decimal, int]
+"""(meter id, bucket, kind code, supply code, rated W, rate, role code)"""
 
 
 def store_schedule(ledger: Ledger, calendar: Calendar, rates: RateSchedule, from_ms: int) -> None:
@@ -34,18 +34,19 @@ def store_schedule(ledger: Ledger, calendar: Calendar, rates: RateSchedule, from
         rows = list(db.execute(_ROWS, (month,)))
         db.execute("DELETE FROM totals WHERE bucket_ms >= ?", (month,))
         totals: dict[TotalKey, int] = {}
-        for start, meter_id, end, kind, energy, supply, rated_w in rows:
+        for start, meter_id, end, kind, energy, supply, rated_w, role in rows:
             pieces = list(_cut(calendar, rates, start, end, kind, energy))
             if len(pieces) > 1:
-                _replace_row(db, meter_id, start, pieces, supply, rated_w, seq)
+                _replace_row(db, meter_id, start, pieces, (supply, rated_w, role), seq)
             for piece in pieces:
                 rate = rates.step_at(piece.start_ms).per_kwh[SUPPLIES[supply]]
                 bucket = bucket_start(calendar, rates, piece.start_ms)
-                key = (meter_id, bucket, kind, supply, rated_w, rate)
+                key = (meter_id, bucket, kind, supply, rated_w, rate, role)
                 totals[key] = totals.get(key, 0) + piece.energy_mj
         _rate_rows(db, rates, month, seq)
         db.executemany(
-            ADD_TO_TOTALS, [(*key[:5], str(key[5]), energy) for key, energy in totals.items()]
+            ADD_TO_TOTALS,
+            [(*key[:5], str(key[5]), energy, key[6]) for key, energy in totals.items()],
         )
         db.execute("DELETE FROM rate_steps")
         db.executemany(
@@ -86,12 +87,12 @@ def _replace_row(
     meter_id: int,
     start: int,
     pieces: list[Interval],
-    supply: int,
-    rated_w: int,
+    billed_as: tuple[int, int, int],
     seq: int,
 ) -> None:
-    """A row cut in pieces: the first keeps its key, the others are new rows; the meter's open
-    row, if it was this one, becomes the last piece."""
+    """A row cut in pieces: the first keeps its key, the others are new rows billed as it was
+    (supply code, rated W, role code); the meter's open row, if it was this one, becomes the
+    last piece."""
     first, *rest = pieces
     db.execute(
         "UPDATE intervals SET end_ms = ?, energy_mj = ?, seq = ?"
@@ -100,9 +101,9 @@ def _replace_row(
     )
     kind = KIND_CODE[first.reason]
     db.executemany(
-        "INSERT INTO intervals (start_ms, meter_id, end_ms, kind, energy_mj, supply, rated_w, seq)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(p.start_ms, meter_id, p.end_ms, kind, p.energy_mj, supply, rated_w, seq) for p in rest],
+        "INSERT INTO intervals (start_ms, meter_id, end_ms, kind, energy_mj, supply, rated_w, role,"
+        " seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(p.start_ms, meter_id, p.end_ms, kind, p.energy_mj, *billed_as, seq) for p in rest],
     )
     db.execute(
         "UPDATE meters SET open_row_ms = ? WHERE id = ? AND open_row_ms = ?",

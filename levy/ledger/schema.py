@@ -150,6 +150,41 @@ MIGRATIONS: list[str] = [
         liability_from_ms INTEGER
     );
     """,
+    # 5: reconciliation. A row and a per-bucket total carry the role their meter had when it was
+    # accounted (0 billed, 1 site_main: measured, never billed), so that a change of role moves
+    # no record; the totals' key gains it. The utility's invoiced kWh per month and supply are
+    # kept append-only: a correction is a new entry, and the latest counts.
+    """
+    ALTER TABLE intervals ADD COLUMN role INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE totals_v5 (
+        meter_id INTEGER NOT NULL REFERENCES meters(id),
+        bucket_ms INTEGER NOT NULL,
+        kind INTEGER NOT NULL,
+        supply INTEGER NOT NULL,
+        rated_w INTEGER NOT NULL,
+        role INTEGER NOT NULL DEFAULT 0,
+        rate TEXT,
+        energy_mj INTEGER NOT NULL,
+        PRIMARY KEY (meter_id, bucket_ms, kind, supply, rated_w, role)
+    ) WITHOUT ROWID;
+    INSERT INTO totals_v5 (meter_id, bucket_ms, kind, supply, rated_w, role, rate, energy_mj)
+        SELECT meter_id, bucket_ms, kind, supply, rated_w, 0, rate, energy_mj FROM totals;
+    DROP TABLE totals;
+    ALTER TABLE totals_v5 RENAME TO totals;
+    CREATE TABLE invoices (
+        id INTEGER PRIMARY KEY,
+        period TEXT NOT NULL,
+        supply INTEGER NOT NULL,
+        kwh TEXT NOT NULL,
+        entered_ms INTEGER NOT NULL,
+        note TEXT
+    );
+    CREATE INDEX invoices_period ON invoices (period, supply);
+    CREATE TRIGGER invoices_kept BEFORE UPDATE ON invoices
+        BEGIN SELECT RAISE(ABORT, 'invoices are append-only: enter a correction'); END;
+    CREATE TRIGGER invoices_never_deleted BEFORE DELETE ON invoices
+        BEGIN SELECT RAISE(ABORT, 'invoices are append-only: enter a correction'); END;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,7 +14,7 @@ from levy.config.zone import load_zone
 from levy.core.blind import Blindness
 from levy.core.calendar import Calendar
 from levy.core.engine import Changes, Row
-from levy.core.model import DeemedReason, Measure, Supply
+from levy.core.model import DeemedReason, Measure, Role, Supply
 from levy.core.rates import RateStep
 from levy.core.rules import Baseline, MeterSpec, MeterState
 from levy.ledger.rejections import RejectionRecord, log_rejections, rejection_counts
@@ -27,12 +27,16 @@ DEEMED = dict(enumerate(DeemedReason, start=1))
 """The deemed kinds by code."""
 SUPPLIES = [Supply.GRID, Supply.OFF_GRID]
 SUPPLY_CODE = {supply: code for code, supply in enumerate(SUPPLIES)}
+ROLES = [Role.BILLED, Role.SITE_MAIN]
+ROLE_CODE = {role: code for code, role in enumerate(ROLES)}
 ADD_TO_TOTALS = (
-    "INSERT INTO totals (meter_id, bucket_ms, kind, supply, rated_w, rate, energy_mj)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (meter_id, bucket_ms, kind, supply, rated_w)"
+    "INSERT INTO totals (meter_id, bucket_ms, kind, supply, rated_w, rate, energy_mj, role)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (meter_id, bucket_ms, kind, supply, rated_w, role)"
     " DO UPDATE SET energy_mj = energy_mj + excluded.energy_mj"
 )
-"""(meter id, bucket, kind code, supply code, rated W, rate text, mJ) added to its total."""
+"""(meter id, bucket, kind code, supply code, rated W, rate text, mJ, role code) added to its
+total."""
 
 
 COMPANIONS = ("-wal", "-shm", "-journal", ".lock")
@@ -78,6 +82,7 @@ class BucketTotal:
     rate: Decimal | None
     """None only in a ledger from schema 1 not yet opened by a writer."""
     energy_mj: int
+    role: Role = Role.BILLED
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +94,7 @@ class DeemedRow:
     energy_mj: int
     supply: Supply
     rated_w: int
+    role: Role = Role.BILLED
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,7 +349,7 @@ class Ledger:
         rows: dict[str, Row] = {}
         query = (
             "SELECT m.name, m.accrued_ms, m.baseline_ms, m.baseline_value, m.faults, m.measure,"
-            " i.start_ms, i.end_ms, i.kind, i.energy_mj, i.supply, i.rated_w, i.rate"
+            " i.start_ms, i.end_ms, i.kind, i.energy_mj, i.supply, i.rated_w, i.rate, i.role"
             " FROM meters m LEFT JOIN intervals i"
             " ON i.meter_id = m.id AND i.start_ms = m.open_row_ms"
         )
@@ -361,6 +367,7 @@ class Ledger:
             supply,
             rated_w,
             rate,
+            role,
         ) in self.db.execute(query):
             baseline = Baseline(b_ms, b_value) if b_ms is not None else None
             decided = Measure(measure) if measure is not None else None
@@ -375,6 +382,7 @@ class Ledger:
                     SUPPLIES[supply],
                     rated_w,
                     Decimal(rate) if rate is not None else Decimal(0),
+                    ROLES[role],
                 )
         return states, rows
 
@@ -392,14 +400,15 @@ class Ledger:
             seq = next_seq(db) if changes.rows else 0
             db.executemany(
                 "INSERT INTO intervals (start_ms, meter_id, end_ms, kind, energy_mj, supply,"
-                " rated_w, rate, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " rated_w, rate, seq, role) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (start_ms, meter_id)"
                 " DO UPDATE SET end_ms = excluded.end_ms, kind = excluded.kind,"
                 " energy_mj = excluded.energy_mj, supply = excluded.supply,"
-                " rated_w = excluded.rated_w, rate = excluded.rate, seq = excluded.seq"
-                " WHERE (end_ms, kind, energy_mj, supply, rated_w, rate) IS NOT"
+                " rated_w = excluded.rated_w, rate = excluded.rate, seq = excluded.seq,"
+                " role = excluded.role"
+                " WHERE (end_ms, kind, energy_mj, supply, rated_w, rate, role) IS NOT"
                 " (excluded.end_ms, excluded.kind, excluded.energy_mj, excluded.supply,"
-                " excluded.rated_w, excluded.rate)",
+                " excluded.rated_w, excluded.rate, excluded.role)",
                 [
                     (
                         row.start_ms,
@@ -411,6 +420,7 @@ class Ledger:
                         row.rated_w,
                         str(row.rate),
                         seq,
+                        ROLE_CODE[row.role],
                     )
                     for row in changes.rows.values()
                 ],
@@ -449,6 +459,7 @@ class Ledger:
                         key.rated_w,
                         str(key.rate),
                         energy,
+                        ROLE_CODE[key.role],
                     )
                     for key, energy in changes.totals.items()
                 ],
@@ -492,10 +503,10 @@ class Ledger:
         """The per-bucket totals of buckets starting in [start, end)."""
         names = {number: name for name, number in self._ids.items()}
         query = (
-            "SELECT meter_id, kind, bucket_ms, supply, rated_w, rate, energy_mj FROM totals"
+            "SELECT meter_id, kind, bucket_ms, supply, rated_w, rate, energy_mj, role FROM totals"
             " WHERE bucket_ms >= ? AND bucket_ms < ?"
         )
-        for meter_id, kind, bucket, supply, rated_w, rate, energy in self.db.execute(
+        for meter_id, kind, bucket, supply, rated_w, rate, energy, role in self.db.execute(
             query, (start_ms, end_ms)
         ):
             yield BucketTotal(
@@ -506,20 +517,23 @@ class Ledger:
                 rated_w,
                 None if rate is None else Decimal(rate),
                 energy,
+                ROLES[role],
             )
 
     def deemed_rows(self, start_ms: int, end_ms: int) -> Iterator[DeemedRow]:
         """The deemed rows starting in [start, end), by meter and time."""
         query = (
-            "SELECT m.name, i.start_ms, i.end_ms, i.kind, i.energy_mj, i.supply, i.rated_w"
+            "SELECT m.name, i.start_ms, i.end_ms, i.kind, i.energy_mj, i.supply, i.rated_w, i.role"
             " FROM intervals i JOIN meters m"
             " ON m.id = i.meter_id WHERE i.start_ms >= ? AND i.start_ms < ? AND i.kind != 0"
             " ORDER BY m.name, i.start_ms"
         )
-        for name, start, end, kind, energy, supply, rated_w in self.db.execute(
+        for name, start, end, kind, energy, supply, rated_w, role in self.db.execute(
             query, (start_ms, end_ms)
         ):
-            yield DeemedRow(name, start, end, DEEMED[kind], energy, SUPPLIES[supply], rated_w)
+            yield DeemedRow(
+                name, start, end, DEEMED[kind], energy, SUPPLIES[supply], rated_w, ROLES[role]
+            )
 
     def rate_steps(self) -> list[RateStep]:
         """The rate schedule the ledger has billed with; empty for a ledger from schema 1 that

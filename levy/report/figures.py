@@ -6,13 +6,16 @@ from decimal import Decimal
 from fractions import Fraction
 
 from levy.core.calendar import Calendar, Period, parse_period
-from levy.core.model import DeemedReason, Supply
+from levy.core.model import DeemedReason, Role, Supply
 from levy.core.rates import RateSchedule
+from levy.ledger.invoices import Invoice, read_invoices
 from levy.ledger.store import Ledger
 from levy.report.rounding import kwh_exact, tenge
+from levy.report.runrate import RunRate, measure_run_rate
 
 DUE_DECLARATION_DAY = 15
 DUE_PAYMENT_DAY = 25
+DEFAULT_TOLERANCE_PCT = Decimal(2)
 
 
 @dataclass
@@ -69,6 +72,19 @@ class MeterFigures:
 
 
 @dataclass
+class References:
+    """What the billed figure is reconciled against: none of it is billed or filed."""
+
+    tolerance_pct: Decimal = DEFAULT_TOLERANCE_PCT
+    main_meters: dict[tuple[str, Supply], Energy] = field(default_factory=dict)
+    """The site_main meters' energy, by meter and supply."""
+    monthly: dict[tuple[str, Supply], Energy] = field(default_factory=dict)
+    """The billed energy of each month of the period, by supply: an invoice is for a month."""
+    invoices: list[Invoice] = field(default_factory=list)
+    """The entries for the period's months, in the order entered."""
+
+
+@dataclass
 class PeriodFigures:
     site: str
     period: Period
@@ -79,7 +95,11 @@ class PeriodFigures:
     coverage_end_ms: int
     closed: bool
     meters: dict[MeterKey, MeterFigures]
+    """The billed meters: site_main meters are in `references`."""
     lines: dict[Supply, list[RateLine]]
+    references: References = field(default_factory=References)
+    run_rate: RunRate | None = None
+    """Set while the period is not over at the ledger clock."""
 
     def supply_fee(self, supply: Supply) -> Decimal:
         """The sum of the rate lines, each rounded to the tiyn: what a declaration shows."""
@@ -109,17 +129,25 @@ def build_figures(
     rates: RateSchedule,
     period: Period,
     deemed_spans: bool = True,
+    tolerance_pct: Decimal = DEFAULT_TOLERANCE_PCT,
 ) -> PeriodFigures:
-    """The period's figures from the ledger alone: every total carries the supply, rating and
-    rate it was billed at. `rates` only names the rate lines of a ledger from schema 1 that no
-    writer has re-rated yet. Without `deemed_spans` the figures come from the per-bucket totals
-    alone (the live gauges and liabilities need no list of deemed intervals)."""
+    """The period's figures from the ledger alone: every total carries the supply, rating, rate
+    and role it was billed at. `rates` only names the rate lines of a ledger from schema 1 that
+    no writer has re-rated yet. Without `deemed_spans` the figures come from the per-bucket
+    totals alone (the live gauges and liabilities need no list of deemed intervals)."""
     start, end = calendar.period_bounds(period)
     steps = ledger.rate_steps()
     schedule = RateSchedule(steps) if steps else rates
     meters: dict[MeterKey, MeterFigures] = {}
+    references = References(tolerance_pct, invoices=read_invoices(ledger.db, period.month_labels()))
     lines = {supply: _empty_lines(schedule, supply, start, end) for supply in Supply}
     for total in ledger.bucket_totals(start, end):
+        if total.role is Role.SITE_MAIN:
+            main = references.main_meters.setdefault((total.meter, total.supply), Energy())
+            main.add(total.reason, total.energy_mj)
+            continue
+        month = (calendar.month_label(total.bucket_ms), total.supply)
+        references.monthly.setdefault(month, Energy()).add(total.reason, total.energy_mj)
         step = schedule.step_at(total.bucket_ms)
         rate = total.rate if total.rate is not None else step.per_kwh[total.supply]
         line = lines[total.supply].setdefault((step.from_ms, rate), RateLine(step.from_ms, rate))
@@ -129,6 +157,8 @@ def build_figures(
         figures.energy.add(total.reason, total.energy_mj)
         figures.fee += kwh_exact(total.energy_mj) * Fraction(rate)
     for row in ledger.deemed_rows(start, end) if deemed_spans else ():
+        if row.role is Role.SITE_MAIN:
+            continue
         spans = meters[(row.meter, row.supply, row.rated_w)].deemed
         if spans and spans[-1].end_ms == row.start_ms and spans[-1].reason == row.reason:
             last = spans.pop()
@@ -139,6 +169,7 @@ def build_figures(
             spans.append(DeemedSpan(row.start_ms, row.end_ms, row.reason, row.energy_mj))
     coverage_start = max(start, ledger.accounting_start_ms or start)
     closed = ledger.closed_periods()
+    final = all(month in closed for month in accounted_months(calendar, period, coverage_start))
     return PeriodFigures(
         site=site,
         period=period,
@@ -147,12 +178,14 @@ def build_figures(
         end_ms=end,
         coverage_start_ms=coverage_start,
         coverage_end_ms=max(min(end, _accounted(ledger, start, end, coverage_start)), start),
-        closed=all(month in closed for month in accounted_months(calendar, period, coverage_start)),
+        closed=final,
         meters=meters,
         lines={
             s: sorted(by_rate.values(), key=lambda line: line.from_ms)
             for s, by_rate in lines.items()
         },
+        references=references,
+        run_rate=None if final else measure_run_rate(ledger, schedule, coverage_start, end),
     )
 
 

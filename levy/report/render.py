@@ -5,18 +5,18 @@ All three print the same figures: `to_document` rounds them once, by the rule in
 and the table are drawn from that document alone."""
 
 import json
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from levy.core.calendar import Calendar
 from levy.core.model import Supply
 from levy.report.figures import MeterFigures, MeterKey, PeriodFigures, due_dates
+from levy.report.printed import Printed, kwh_text, shared_energy
+from levy.report.projection import projection
+from levy.report.reconciliation import reconciliation
 from levy.report.rounding import (
-    KWH_PLACES,
     TENGE_PLACES,
     allocate,
-    allocate_pairs,
     half_up_units,
     kwh_units,
     shown,
@@ -24,31 +24,6 @@ from levy.report.rounding import (
 )
 
 NOT_CLOSED = "not closed"
-
-
-@dataclass(frozen=True)
-class Printed:
-    """One row's figures as printed, in units (0.001 kWh, the tiyn)."""
-
-    metered: int
-    deemed: int
-    fee: int
-
-    @property
-    def kwh(self) -> int:
-        return self.metered + self.deemed
-
-    def fields(self) -> dict[str, str]:
-        return {
-            "kwh": str(shown(self.kwh, KWH_PLACES)),
-            "metered_kwh": str(shown(self.metered, KWH_PLACES)),
-            "deemed_kwh": str(shown(self.deemed, KWH_PLACES)),
-            "fee_tenge": str(shown(self.fee, TENGE_PLACES)),
-        }
-
-
-def kwh_text(units: int) -> str:
-    return str(shown(units, KWH_PLACES))
 
 
 def supply_section(
@@ -60,9 +35,10 @@ def supply_section(
     """A supply's figures, its rate lines and its meters' rows, rounded once: the supply's kWh
     half up, its rate lines' fees half up and summed; the shares of lines, columns and meters
     allocated from them."""
-    energy = figures.supply_energy(supply)
-    kwh = half_up_units(kwh_units(energy.total_mj))
-    metered, deemed = allocate(kwh, [kwh_units(energy.metered_mj), kwh_units(energy.deemed_mj)])
+    (metered, deemed), energies = shared_energy(
+        figures.supply_energy(supply), [m.energy for m in meters]
+    )
+    kwh = metered + deemed
     lines = figures.lines[supply]
     line_kwh = allocate(kwh, [kwh_units(line.energy.total_mj) for line in lines])
     line_fee = [half_up_units(tiyn_units(line.fee)) for line in lines]
@@ -76,10 +52,6 @@ def supply_section(
         }
         for line, units, fee_units in zip(lines, line_kwh, line_fee, strict=True)
     ]
-    energies = allocate_pairs(
-        (metered, deemed),
-        [(kwh_units(m.energy.metered_mj), kwh_units(m.energy.deemed_mj)) for m in meters],
-    )
     fees = allocate(fee, [tiyn_units(m.fee) for m in meters])
     rows = [
         meter_row(m, Printed(m_metered, m_deemed, m_fee), calendar)
@@ -128,18 +100,20 @@ def provisional(figures: PeriodFigures, calendar: Calendar) -> list[str]:
 def to_document(figures: PeriodFigures, calendar: Calendar) -> dict[str, Any]:
     meters = sorted(figures.meters.values(), key=lambda m: (m.meter, m.supply, m.rated_w))
     by_supply: dict[str, dict[str, Any]] = {}
-    sums: list[Printed] = []
+    sums: dict[Supply, Printed] = {}
     rows: dict[MeterKey, dict[str, Any]] = {}
     for supply in Supply:
         own = [m for m in meters if m.supply == supply]
         printed, rates, own_rows = supply_section(figures, supply, own, calendar)
         by_supply[supply.value] = {**printed.fields(), "rates": rates}
-        sums.append(printed)
+        sums[supply] = printed
         rows.update(
             ((m.meter, m.supply, m.rated_w), row) for m, row in zip(own, own_rows, strict=True)
         )
     site = Printed(
-        sum(p.metered for p in sums), sum(p.deemed for p in sums), sum(p.fee for p in sums)
+        sum(p.metered for p in sums.values()),
+        sum(p.deemed for p in sums.values()),
+        sum(p.fee for p in sums.values()),
     )
     document: dict[str, Any] = {
         "site": figures.site,
@@ -159,6 +133,8 @@ def to_document(figures: PeriodFigures, calendar: Calendar) -> dict[str, Any]:
     document["totals"] = site.fields()
     document["by_supply"] = by_supply
     document["meters"] = [rows[(m.meter, m.supply, m.rated_w)] for m in meters]
+    document["reconciliation"] = reconciliation(figures, sums, calendar)
+    document["projection"] = projection(figures, sums, calendar)
     return document
 
 

@@ -51,7 +51,7 @@ def kwh_exact(mj: int) -> Fraction:
     return Fraction(mj, MJ_PER_KWH)
 
 
-def kwh_units(mj: int) -> Fraction:
+def kwh_units(mj: int | Fraction) -> Fraction:
     """Exact energy in printed units (0.001 kWh)."""
     return Fraction(mj * 10**KWH_PLACES, MJ_PER_KWH)
 

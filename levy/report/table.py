@@ -1,8 +1,14 @@
 """The report as a table for people: what it is of, whether it is final, then the supplies with
-their rate lines, the meters by supply and the deemed intervals, in aligned columns. Every
-figure is the document's (see `render.to_document`), so the table adds up as the JSON does."""
+their rate lines, the projection of a period not over yet, the reconciliation, the meters by
+supply and the deemed intervals, in aligned columns. Every figure is the document's (see
+`render.to_document`), so the table adds up as the JSON does."""
 
+import textwrap
+from decimal import Decimal
 from typing import Any
+
+WIDTH = 96
+"""Where prose lines (the projection's basis) wrap."""
 
 ROUNDING_NOTE = [
     "Rounding: kWh to 0.001 and tenge to the tiyn, half up; rate lines, meters and intervals",
@@ -11,6 +17,9 @@ ROUNDING_NOTE = [
 
 FIGURES = ("metered_kwh", "deemed_kwh", "kwh", "fee_tenge")
 FIGURE_HEADS = ["metered", "deemed", "kWh", "tenge"]
+ENERGY = ("metered_kwh", "deemed_kwh", "kwh")
+OVER = "OVER TOLERANCE"
+WITHIN = "within tolerance"
 
 
 def aligned(rows: list[list[str]], numeric: set[int]) -> list[str]:
@@ -65,6 +74,82 @@ def supplies(document: dict[str, Any], whole: str = "site") -> list[str]:
     return aligned(rows, {2, 3, 4, 5, 6})
 
 
+def projected(document: dict[str, Any]) -> list[str]:
+    """The period to its end at the run rate, while it is not over."""
+    projection = document["projection"]
+    if projection is None:
+        return []
+    rows = [["supply", "kWh", "tenge"]]
+    rows += [[s, p["kwh"], p["fee_tenge"]] for s, p in projection["by_supply"].items()]
+    rows.append(["TOTAL", projection["kwh"], projection["fee_tenge"]])
+    title = f"projected to {document['period_end']} (as of {projection['as_of']}):"
+    basis = textwrap.wrap(f"basis: {projection['basis']}", WIDTH, subsequent_indent="  ")
+    return ["", title, *aligned(rows, {1, 2}), *basis]
+
+
+def reconciled(document: dict[str, Any]) -> list[str]:
+    """The lines, each flagged in words; the main meters they come from; the invoices entered."""
+    section = document["reconciliation"]
+    if not section["lines"]:
+        return ["", "reconciliation: no site_main meter and no invoice for this period"]
+    title = (
+        "reconciliation (difference = billed - reference, % of the reference; tolerance "
+        f"{section['tolerance_pct']} %):"
+    )
+    rows = [
+        ["supply", "source", "period", "reference", "billed", "difference", "%", "check"],
+        *(
+            [
+                line["supply"],
+                line["source"],
+                line["period"],
+                line["reference_kwh"],
+                line["billed_kwh"],
+                line["difference_kwh"],
+                "n/a" if line["difference_pct"] is None else line["difference_pct"],
+                check(line),
+            ]
+            for line in section["lines"]
+        ),
+    ]
+    return ["", title, *aligned(rows, {3, 4, 5, 6}), *main_meters(section), *invoices(section)]
+
+
+def check(line: dict[str, Any]) -> str:
+    """The flag in words, and a reference that is partly deemed (at a main meter's rated power:
+    the comparison is only as good as the meter's own data)."""
+    words = OVER if line["flagged"] else WITHIN
+    share = line.get("reference_deemed_pct")
+    if share is not None and Decimal(share):
+        words += f"; reference {share} % deemed"
+    return words
+
+
+def main_meters(section: dict[str, Any]) -> list[str]:
+    if not section["main_meters"]:
+        return []
+    rows = [["main meter", "supply", *FIGURE_HEADS[:3]]]
+    rows += [[m["meter"], m["supply"], *(m[key] for key in ENERGY)] for m in section["main_meters"]]
+    return ["", "main meters (measured, not billed):", *aligned(rows, {2, 3, 4})]
+
+
+def invoices(section: dict[str, Any]) -> list[str]:
+    lines = [line for line in section["lines"] if "invoice" in line]
+    if not lines:
+        return []
+    rows = [["invoice", "supply", "kWh", "entered", "entry", "note"]]
+    for line in lines:
+        entry = line["invoice"]
+        rows.append(invoice_row(line, entry, "latest"))
+        rows += [invoice_row(line, old, "superseded") for old in reversed(entry["superseded"])]
+    return ["", "invoices entered (the latest counts):", *aligned(rows, {2})]
+
+
+def invoice_row(line: dict[str, Any], entry: dict[str, Any], status: str) -> list[str]:
+    note = entry["note"] or ""
+    return [line["period"], line["supply"], entry["kwh"], entry["entered_at"], status, note]
+
+
 def meters(document: dict[str, Any]) -> list[str]:
     """Grouped by supply, each group closed by its supply's figures: the meters add up to it."""
     rows = [["meter", "supply", "rated kW", *FIGURE_HEADS]]
@@ -102,6 +187,8 @@ def render_table(document: dict[str, Any]) -> str:
         *header(document),
         "",
         *supplies(document),
+        *projected(document),
+        *reconciled(document),
         "",
         *meters(document),
         *deemed(document),

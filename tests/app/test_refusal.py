@@ -56,9 +56,12 @@ def test_a_foreign_database_is_refused(site, command, capsys):
 def test_a_corrupted_page_is_refused_naming_the_ledger(site, capsys):
     config, ledger = site
     assert main(["replay", "-c", str(config), "-i", str(config.parent / "feed.jsonl")]) == 0
+    db = sqlite3.connect(ledger)
+    (root,) = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'totals'").fetchone()
+    db.close()
     data = bytearray(ledger.read_bytes())
     page = 4096
-    data[3 * page : 3 * page + 200] = b"\xff" * 200
+    data[(root - 1) * page : (root - 1) * page + 200] = b"\xff" * 200  # what a report reads
     ledger.write_bytes(bytes(data))
     message = refused(config, ("report", "--period", "2026-10"), capsys)
     assert str(ledger) in message

@@ -118,7 +118,7 @@ def test_header_problems_are_reported_once(
     inventory("id,topic,watts,id\nrig-0001,t,3,x\nrig-0002,t,3,y\n")
     assert problems(SITE) == [
         "meters.csv line 1: unknown column 'watts' (columns: id, format, topic, rated_kw, supply, "
-        "commissioned_at, decommissioned_at, channel, component, measure)",
+        "commissioned_at, decommissioned_at, channel, component, measure, role)",
         "meters.csv line 1: column 'id' appears twice",
         "meters.csv line 1: missing column 'rated_kw'",
         "meters: no meters: add [[meters]] tables or a site.inventory CSV",

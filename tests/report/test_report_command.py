@@ -70,6 +70,17 @@ off_grid  2024-01-01T00:00:00+06:00          1                     3571.600   35
 off_grid  total                                 3569.600    2.000  3571.600   3571.60
 TOTAL     site                                  7335.900  768.800  8104.700  12637.80
 
+projected to 2027-01-01T00:00:00+05:00 (as of 2026-11-01T00:00:00+05:00):
+supply          kWh     tenge
+grid      13902.700  27805.40
+off_grid  10598.800  10598.80
+TOTAL     24501.500  38404.20
+basis: figures to date plus the billed kWh per second of 2026-10-31T00:00:00+05:00 ..
+  2026-11-01T00:00:00+05:00 (1 d: grid 153.600 kWh, off_grid 115.200 kWh) times the 61 d left to
+  2027-01-01T00:00:00+05:00, per supply, at the rates in force in that time
+
+reconciliation: no site_main meter and no invoice for this period
+
 meter  supply          rated kW   metered   deemed       kWh    tenge
 rig-1  grid                 3.6  2225.500    7.800  2233.300  4466.60
 rig-3  grid                 2.5  1540.800   15.000  1555.800  3111.60
@@ -111,23 +122,29 @@ closed,false
 provisional,not closed; accounted to 2026-11-01T00:00:00+05:00 of 2027-01-01T00:00:00+05:00
 declaration_due,2027-02-15
 payment_due,2027-02-25
+tolerance_pct,2
+projection_as_of,2026-11-01T00:00:00+05:00
+projection_basis,"figures to date plus the billed kWh per second of 2026-10-31T00:00:00+05:00 .. 2026-11-01T00:00:00+05:00 (1 d: grid 153.600 kWh, off_grid 115.200 kWh) times the 61 d left to 2027-01-01T00:00:00+05:00, per supply, at the rates in force in that time"
 
-section,supply,meter,rated_kw,from,to,reason,tenge_per_kwh,metered_kwh,deemed_kwh,kwh,fee_tenge
-rate,grid,,,2024-01-01T00:00:00+06:00,,,2,,,4533.100,9066.20
-supply,grid,,,,,,,3766.300,766.800,4533.100,9066.20
-rate,off_grid,,,2024-01-01T00:00:00+06:00,,,1,,,3571.600,3571.60
-supply,off_grid,,,,,,,3569.600,2.000,3571.600,3571.60
-site,all,,,,,,,7335.900,768.800,8104.700,12637.80
-meter,grid,rig-1,3.6,,,,,2225.500,7.800,2233.300,4466.60
-meter,off_grid,rig-2,6,,,,,3569.600,2.000,3571.600,3571.60
-meter,grid,rig-3,2.5,,,,,1540.800,15.000,1555.800,3111.60
-meter,grid,rig-4,1,,,,,0.000,744.000,744.000,1488.00
-deemed,grid,rig-1,3.6,2026-10-10T12:00:00+05:00,2026-10-10T12:10:00+05:00,meter_fault,,,0.600,0.600,
-deemed,grid,rig-1,3.6,2026-10-15T00:00:00+05:00,2026-10-15T02:00:00+05:00,no_data,,,7.200,7.200,
-deemed,off_grid,rig-2,6,2026-10-20T07:50:00+05:00,2026-10-20T08:00:00+05:00,register_decrease,,,1.000,1.000,
-deemed,off_grid,rig-2,6,2026-10-25T15:50:00+05:00,2026-10-25T16:00:00+05:00,implausible,,,1.000,1.000,
-deemed,grid,rig-3,2.5,2026-10-05T00:00:00+05:00,2026-10-05T06:00:00+05:00,no_baseline,,,15.000,15.000,
-deemed,grid,rig-4,1,2026-10-01T00:00:00+05:00,2026-11-01T00:00:00+05:00,no_baseline,,,744.000,744.000,
+section,supply,meter,rated_kw,from,to,reason,tenge_per_kwh,metered_kwh,deemed_kwh,kwh,fee_tenge,source,period,reference_kwh,billed_kwh,difference_kwh,difference_pct,reference_deemed_pct,check,entered_at,note
+rate,grid,,,2024-01-01T00:00:00+06:00,,,2,,,4533.100,9066.20,,,,,,,,,,
+supply,grid,,,,,,,3766.300,766.800,4533.100,9066.20,,,,,,,,,,
+rate,off_grid,,,2024-01-01T00:00:00+06:00,,,1,,,3571.600,3571.60,,,,,,,,,,
+supply,off_grid,,,,,,,3569.600,2.000,3571.600,3571.60,,,,,,,,,,
+site,all,,,,,,,7335.900,768.800,8104.700,12637.80,,,,,,,,,,
+projected,grid,,,2026-11-01T00:00:00+05:00,2027-01-01T00:00:00+05:00,,,,,13902.700,27805.40,,,,,,,,,,
+projected,off_grid,,,2026-11-01T00:00:00+05:00,2027-01-01T00:00:00+05:00,,,,,10598.800,10598.80,,,,,,,,,,
+projected,all,,,2026-11-01T00:00:00+05:00,2027-01-01T00:00:00+05:00,,,,,24501.500,38404.20,,,,,,,,,,
+meter,grid,rig-1,3.6,,,,,2225.500,7.800,2233.300,4466.60,,,,,,,,,,
+meter,off_grid,rig-2,6,,,,,3569.600,2.000,3571.600,3571.60,,,,,,,,,,
+meter,grid,rig-3,2.5,,,,,1540.800,15.000,1555.800,3111.60,,,,,,,,,,
+meter,grid,rig-4,1,,,,,0.000,744.000,744.000,1488.00,,,,,,,,,,
+deemed,grid,rig-1,3.6,2026-10-10T12:00:00+05:00,2026-10-10T12:10:00+05:00,meter_fault,,,0.600,0.600,,,,,,,,,,,
+deemed,grid,rig-1,3.6,2026-10-15T00:00:00+05:00,2026-10-15T02:00:00+05:00,no_data,,,7.200,7.200,,,,,,,,,,,
+deemed,off_grid,rig-2,6,2026-10-20T07:50:00+05:00,2026-10-20T08:00:00+05:00,register_decrease,,,1.000,1.000,,,,,,,,,,,
+deemed,off_grid,rig-2,6,2026-10-25T15:50:00+05:00,2026-10-25T16:00:00+05:00,implausible,,,1.000,1.000,,,,,,,,,,,
+deemed,grid,rig-3,2.5,2026-10-05T00:00:00+05:00,2026-10-05T06:00:00+05:00,no_baseline,,,15.000,15.000,,,,,,,,,,,
+deemed,grid,rig-4,1,2026-10-01T00:00:00+05:00,2026-11-01T00:00:00+05:00,no_baseline,,,744.000,744.000,,,,,,,,,,,
 """
 
 
@@ -145,12 +162,18 @@ def from_csv(text: str) -> dict:
     assert text.startswith("\ufeff")
     head, table = text[1:].split("\n\n")
     fields = dict(list(csv.reader(io.StringIO(head)))[1:])
+    tolerance = fields.pop("tolerance_pct")
+    as_of, basis = fields.pop("projection_as_of", None), fields.pop("projection_basis", None)
+    projection = None if as_of is None else {"as_of": as_of, "basis": basis, "by_supply": {}}
+    reconciliation: dict = {"tolerance_pct": tolerance, "main_meters": [], "lines": []}
     document: dict = {
         **fields,
         "closed": {"true": True, "false": False}[fields["closed"]],
         "provisional": [] if fields["provisional"] == "no" else fields["provisional"].split("; "),
         "by_supply": {},
         "meters": [],
+        "reconciliation": reconciliation,
+        "projection": projection,
     }
     figures = ("kwh", "metered_kwh", "deemed_kwh", "fee_tenge")
     meters: dict[tuple[str, str, str], dict] = {}
@@ -163,6 +186,18 @@ def from_csv(text: str) -> dict:
             document["by_supply"][supply].update({k: row[k] for k in figures})
         elif section == "site":
             document["totals"] = {k: row[k] for k in figures}
+        elif section == "projected":
+            assert projection is not None and row["from"] == as_of
+            figured = {"kwh": row["kwh"], "fee_tenge": row["fee_tenge"]}
+            if supply == "all":
+                projection.update(figured)
+            else:
+                projection["by_supply"][supply] = figured
+        elif section == "main_meter":
+            main = {k: row[k] for k in ("meter", "supply", "kwh", "metered_kwh", "deemed_kwh")}
+            reconciliation["main_meters"].append(main)
+        elif section in ("reconciliation", "superseded"):
+            reconciliation_from_csv(row, reconciliation["lines"])
         elif section == "meter":
             meter = {k: row[k] for k in ("meter", "supply", "rated_kw", *figures)}
             meter["deemed_intervals"] = []
@@ -174,6 +209,27 @@ def from_csv(text: str) -> dict:
                 {"start": row["from"], "end": row["to"], "reason": row["reason"], "kwh": row["kwh"]}
             )
     return document
+
+
+def reconciliation_from_csv(row: dict, lines: list[dict]) -> None:
+    """A reconciliation line, or an entry the last (invoice) line superseded."""
+    entry = {
+        "kwh": row["reference_kwh"],
+        "entered_at": row["entered_at"],
+        "note": row["note"] or None,
+    }
+    if row["section"] == "superseded":
+        lines[-1]["invoice"]["superseded"].append(entry)
+        return
+    compared = ("supply", "source", "period", "reference_kwh", "billed_kwh", "difference_kwh")
+    line = {k: row[k] for k in compared}
+    line["difference_pct"] = row["difference_pct"] or None
+    line["flagged"] = {"OVER TOLERANCE": True, "within tolerance": False}[row["check"]]
+    if row["source"] == "site_main":
+        line["reference_deemed_pct"] = row["reference_deemed_pct"] or None
+    else:
+        line["invoice"] = {**entry, "superseded": []}
+    lines.append(line)
 
 
 def test_the_json_says_why_it_is_provisional_and_keeps_what_the_exporter_reads(october):
@@ -260,6 +316,8 @@ off_grid  2024-01-01T00:00:00+06:00          1                   1.077   1.08
 off_grid  2026-10-16T00:30:00+05:00        1.5                   1.150   1.73
 off_grid  total                                   0.000   2.227  2.227   2.81
 TOTAL     site                                    0.000   3.354  3.354   5.45
+
+reconciliation: no site_main meter and no invoice for this period
 
 meter  supply          rated kW  metered  deemed    kWh  tenge
 A      grid               0.001    0.000   0.744  0.744   1.68
