@@ -13,6 +13,7 @@ from levy.config.sections import (
     DEFAULT_RATES,
     ArchiveConfig,
     DaemonConfig,
+    EvidenceConfig,
     InfluxConfig,
     LedgerConfig,
     MqttConfig,
@@ -21,7 +22,7 @@ from levy.config.sections import (
     SiteSection,
 )
 
-_OPTIONAL_TABLES = ("mqtt", "ledger", "rules", "daemon", "archive")
+_OPTIONAL_TABLES = ("mqtt", "ledger", "rules", "daemon", "archive", "evidence")
 
 
 class SiteConfig(Section):
@@ -37,6 +38,7 @@ class SiteConfig(Section):
     meters: list[MeterConfig]
     daemon: DaemonConfig
     archive: ArchiveConfig
+    evidence: EvidenceConfig
     _source: Path = PrivateAttr()
 
     @model_validator(mode="before")
