@@ -149,7 +149,7 @@ class Verifier:
         return Passed(
             "chain",
             f"{len(self.blocks)} blocks, commits {first} to {previous.last_commit}, each block's "
-            f"hash recomputes and links to the one before; head {self.block_named(previous)} "
+            f"hash recomputes and links to the one before; head: {self.block_named(previous)}, "
             f"{previous.hash}",
         )
 

@@ -8,7 +8,8 @@ from fractions import Fraction
 from levy.core.calendar import Calendar, Period, parse_period
 from levy.core.model import DeemedReason, Supply
 from levy.core.rates import RateSchedule
-from levy.ledger.store import Ledger
+from levy.ledger.chain import Block
+from levy.ledger.store import ClosedPeriod, Ledger
 from levy.report.rounding import kwh_exact, tenge
 
 DUE_DECLARATION_DAY = 15
@@ -68,6 +69,15 @@ class MeterFigures:
     deemed: list[DeemedSpan] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What proves the figures (levy/ledger/chain.py): the chain head they were read at, and
+    the close records of the period's closed months."""
+
+    head: Block | None = None
+    closes: list[ClosedPeriod] = field(default_factory=list)
+
+
 @dataclass
 class PeriodFigures:
     site: str
@@ -80,6 +90,7 @@ class PeriodFigures:
     closed: bool
     meters: dict[MeterKey, MeterFigures]
     lines: dict[Supply, list[RateLine]]
+    evidence: Evidence = field(default_factory=Evidence)
 
     def supply_fee(self, supply: Supply) -> Decimal:
         """The sum of the rate lines, each rounded to the tiyn: what a declaration shows."""
@@ -139,6 +150,7 @@ def build_figures(
             spans.append(DeemedSpan(row.start_ms, row.end_ms, row.reason, row.energy_mj))
     coverage_start = max(start, ledger.accounting_start_ms or start)
     closed = ledger.closed_periods()
+    months = accounted_months(calendar, period, coverage_start)
     return PeriodFigures(
         site=site,
         period=period,
@@ -147,12 +159,13 @@ def build_figures(
         end_ms=end,
         coverage_start_ms=coverage_start,
         coverage_end_ms=max(min(end, _accounted(ledger, start, end, coverage_start)), start),
-        closed=all(month in closed for month in accounted_months(calendar, period, coverage_start)),
+        closed=all(month in closed for month in months),
         meters=meters,
         lines={
             s: sorted(by_rate.values(), key=lambda line: line.from_ms)
             for s, by_rate in lines.items()
         },
+        evidence=Evidence(ledger.chain_head(), [closed[m] for m in months if m in closed]),
     )
 
 
