@@ -132,24 +132,32 @@ class Record:
     added: list[bytes] = field(default_factory=list)
     resealed: set[str] = field(default_factory=set)
     """The tables whose items were resealed from SQL (items.resealing)."""
+    delta: int = 0
+    """What the commit adds to S (before the modulus)."""
 
-    def replace(self, old: bytes | None, new: bytes | None) -> None:
-        """An item went from seal `old` to `new` (None: it was not there, or is gone)."""
+    def replace(
+        self, old: bytes | None, new: bytes | None, old_part: int | None = None
+    ) -> int | None:
+        """An item went from seal `old` to `new` (None: it was not there, or is gone).
+        `old_part` is `old`'s contribution to S when the caller kept it; returns `new`'s."""
         if old == new:
-            return
+            return old_part
         if old is not None:
             self.removed.append(old)
-        if new is not None:
-            self.added.append(new)
+            self.delta -= contribution(old) if old_part is None else old_part
+        if new is None:
+            return None
+        self.added.append(new)
+        new_part = contribution(new)
+        self.delta += new_part
+        return new_part
 
     def finish(self, new_block: bool = False) -> Block | None:
         """Fold the commit into S and the chain; `new_block` ends the open block first (a close).
         Returns the block it went into, or None when it changed nothing."""
         if not self.removed and not self.added:
             return None
-        total = stored_digest(self.db)
-        total += sum(map(contribution, self.added)) - sum(map(contribution, self.removed))
-        total %= MODULUS
+        total = (stored_digest(self.db) + self.delta) % MODULUS
         self.db.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
             (STATE_KEY, format(total, "x")),

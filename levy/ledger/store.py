@@ -148,8 +148,17 @@ class SealedMeter:
     new state from it without reading the row back."""
 
     id: int
-    values: dict[str, Any]
+    values: tuple[Any, ...]
+    """In METER_FIELDS order."""
     seal: bytes
+    part: int | None = None
+    """The seal's contribution to the state digest, once computed."""
+
+    def value(self, column: str) -> Any:
+        return self.values[METER_AT[column]]
+
+
+METER_AT = {column: at for at, column in enumerate(FIELDS["meters"])}
 
 
 _INTERVAL_SEALS = (
@@ -254,6 +263,9 @@ class Ledger:
                 self.db = self._open_reader(path)
             self._ids: dict[str, int] = dict(self.db.execute("SELECT name, id FROM meters"))
             self._sealed: dict[str, SealedMeter] = {}
+            self._row_parts: dict[int, tuple[bytes, int | None]] = {}
+            """Per meter id, the seal of the row it last wrote and that seal's contribution
+            to the state digest (a pure function of the seal, so never stale)."""
             if writer:
                 self._load_meters()
         except sqlite3.DatabaseError as exc:
@@ -293,8 +305,7 @@ class Ledger:
         for (number,), values, stored in METERS.rows(self.db):
             if stored != seal(METERS.name, values):
                 raise tampered(self.named(METERS.name, (number,), values))
-            fields = dict(zip(FIELDS["meters"], values, strict=True))
-            sealed[values[0]] = SealedMeter(number, fields, stored)
+            sealed[values[0]] = SealedMeter(number, values, stored)
         self._sealed = sealed
         self._ids = {name: meter.id for name, meter in sealed.items()}
 
@@ -463,12 +474,11 @@ class Ledger:
         states: dict[str, MeterState] = {}
         rows: dict[str, Row] = {}
         for name, meter in self._sealed.items():
-            values = meter.values
-            b_ms, measure = values["baseline_ms"], values["measure"]
-            baseline = Baseline(b_ms, values["baseline_value"]) if b_ms is not None else None
+            b_ms, measure = meter.value("baseline_ms"), meter.value("measure")
+            baseline = Baseline(b_ms, meter.value("baseline_value")) if b_ms is not None else None
             decided = Measure(measure) if measure is not None else None
             states[name] = MeterState(
-                values["accrued_ms"], baseline, decode_faults(values["faults"]), decided
+                meter.value("accrued_ms"), baseline, decode_faults(meter.value("faults")), decided
             )
         query = (
             "SELECT m.name, i.start_ms, i.end_ms, i.kind, i.energy_mj, i.supply, i.rated_w,"
@@ -512,11 +522,7 @@ class Ledger:
             db.executemany(
                 _WRITE_STATES,
                 [
-                    (
-                        *(meter.values[column] for column in _STATE_COLUMNS),
-                        meter.seal,
-                        meter.id,
-                    )
+                    (*(meter.value(column) for column in _STATE_COLUMNS), meter.seal, meter.id)
                     for meter in meters.values()
                 ],
             )
@@ -567,7 +573,9 @@ class Ledger:
             new = seal("intervals", values)
             was = old.get((meter_id, row.start_ms))
             if new != was:
-                record.replace(was, new)
+                kept = self._row_parts.get(meter_id)
+                part = kept[1] if kept is not None and kept[0] == was else None
+                self._row_parts[meter_id] = (new, record.replace(was, new, part))
                 written.append((row.start_ms, meter_id, *values[2:], record.number, new))
         return written
 
@@ -579,23 +587,23 @@ class Ledger:
         changed = {}
         for name in changes.states.keys() | open_rows.keys():
             meter = self._sealed[name]
-            values = dict(meter.values)
+            values = list(meter.values)
             state = changes.states.get(name)
             if state is not None:
-                values.update(
-                    accrued_ms=state.accrued_ms,
-                    baseline_ms=state.baseline.t_ms if state.baseline else None,
-                    baseline_value=state.baseline.value if state.baseline else None,
-                    faults=encode_faults(state.faults),
-                    measure=None if state.measure is None else state.measure.value,
+                values[METER_AT["accrued_ms"]] = state.accrued_ms
+                values[METER_AT["baseline_ms"]] = state.baseline.t_ms if state.baseline else None
+                values[METER_AT["baseline_value"]] = (
+                    state.baseline.value if state.baseline else None
                 )
-            opened, current = open_rows.get(name), values["open_row_ms"]
+                values[METER_AT["faults"]] = encode_faults(state.faults)
+                values[METER_AT["measure"]] = None if state.measure is None else state.measure.value
+            opened, current = open_rows.get(name), meter.value("open_row_ms")
             if opened is not None and (current is None or current < opened):
-                values["open_row_ms"] = opened
-            new = seal(METERS.name, tuple(values.values()))
+                values[METER_AT["open_row_ms"]] = opened
+            new = seal(METERS.name, values)
             if new != meter.seal:
-                record.replace(meter.seal, new)
-                changed[name] = SealedMeter(meter.id, values, new)
+                part = record.replace(meter.seal, new, meter.part)
+                changed[name] = SealedMeter(meter.id, tuple(values), new, part)
         return changed
 
     def blindness(self) -> Blindness:
