@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
                 passed.append(compare_with_replay(site, ledger, args.archive, args.period))
         except VerifyFailure as failed:
             failure = failed
-        head = ledger.chain_head()
+        head = None if failure is not None and failure.check == "chain" else ledger.chain_head()
     summary = verdict(site, scope, head.number if head else None, head.hash if head else None)
     if args.format == "json":
         print(json.dumps(document(site, scope, passed, failure, summary), indent=2))

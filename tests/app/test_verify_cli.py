@@ -412,6 +412,11 @@ def test_the_running_state_digest_edited_by_hand(site: Path) -> None:
     refused(verify(site), "state", "the writer's running state digest (meta state_digest)")
 
 
+def test_a_table_dropped_or_a_number_made_text_is_named_not_a_traceback(site: Path) -> None:
+    edit(site, "DROP TABLE chain")
+    refused(verify(site), "chain", "the ledger is not as levy-monitor writes it: no such table")
+
+
 def test_a_deleted_close_record_is_caught_by_the_state_digest(site: Path) -> None:
     edit(site, "DELETE FROM closed_periods")
     refused(verify(site), "state", "an item was deleted or inserted")

@@ -20,7 +20,7 @@ from levy.core.engine import Changes
 from levy.ledger.chain import GENESIS, Block, Record, blocks, digest_of, head, stored_digest
 from levy.ledger.rerate import store_schedule
 from levy.ledger.schema import migrate
-from levy.ledger.seal import canonical, seal
+from levy.ledger.seal import FIELDS, canonical, canonical_object, seal
 from levy.ledger.signing import KeyFileError, load_public_key, load_signer, signature_holds
 from levy.ledger.store import Ledger
 from levy.ledger.verify import Scope, Verifier
@@ -42,6 +42,17 @@ def test_the_canonical_encoding_is_sorted_compact_json_with_the_table_named() ->
     )
     with pytest.raises(ValueError):
         canonical("blind_spans", [1])
+
+
+values = st.none() | st.integers(-(2**63), 2**63 - 1) | st.text() | st.binary(max_size=4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(values, min_size=len(FIELDS["intervals"]), max_size=len(FIELDS["intervals"])))
+def test_the_fast_encoding_is_the_documented_one(fields_values) -> None:
+    """Byte for byte json.dumps with sorted keys, no spaces, non-ASCII as is (seal.py)."""
+    document = {"t": "intervals", **dict(zip(FIELDS["intervals"], fields_values, strict=True))}
+    assert canonical("intervals", fields_values) == canonical_object(document)
 
 
 def test_a_seal_covers_each_field_and_its_type() -> None:
