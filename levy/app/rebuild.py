@@ -14,21 +14,14 @@ from levy.ledger.verify import Passed, VerifyFailure, kwh
 from levy.report.figures import DeemedSpan, MeterFigures, PeriodFigures, build_figures
 from levy.report.rounding import tenge
 
-DAY_MS = 86_400_000
-
 
 def months_of(site: Site, ledger: Ledger, label: str | None) -> list[str]:
     """The period's months, or every month from the accounting start to the ledger clock's."""
     if label is not None:
         return parse_period(label).month_labels()
-    calendar = site.calendar
     start = ledger.accounting_start_ms or ledger.clock_ms
-    month, last = calendar.month_start(start), calendar.month_start(max(ledger.clock_ms, start))
-    labels = []
-    while month <= last:
-        labels.append(calendar.month_label(month))
-        month = calendar.month_start(month + 32 * DAY_MS)
-    return labels
+    months = site.calendar.month_starts(start, max(ledger.clock_ms, start))
+    return [site.calendar.month_label(month) for month in months]
 
 
 def scratch_site(site: Site, folder: Path) -> Site:

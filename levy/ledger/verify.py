@@ -462,9 +462,6 @@ class Verifier:
         )
 
 
-DAY_MS = 86_400_000
-
-
 class _Buckets:
     """The bucket of a row's start as the engine keys totals (split.bucket_start: the later of
     its month's start and its rate step's), found by bisecting those starts, not per row."""
@@ -473,11 +470,7 @@ class _Buckets:
         self, calendar: Calendar, schedule: RateSchedule | None, low: int, high: int
     ) -> None:
         starts = {step.from_ms for step in schedule.steps} if schedule is not None else set()
-        month = calendar.month_start(low)
-        while month <= high:
-            starts.add(month)
-            month = calendar.month_start(month + 32 * DAY_MS)
-        self.starts = sorted(starts)
+        self.starts = sorted(starts | set(calendar.month_starts(low, high)))
 
     def of(self, ms: int) -> int:
         index = bisect.bisect_right(self.starts, ms) - 1
