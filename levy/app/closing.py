@@ -6,6 +6,7 @@ from collector.archive import ArchivePosition
 from levy.app.errors import UsageError
 from levy.app.journal import encode_position
 from levy.app.site import Site
+from levy.config import ConfigError
 from levy.core.calendar import parse_period
 from levy.core.engine import Engine
 from levy.core.units import MS_PER_S
@@ -76,7 +77,12 @@ def close_period(
     which it will succeed."""
     closed_now = []
     already = ledger.closed_periods()
-    for month in months_to_close(site, ledger, label):
+    months = months_to_close(site, ledger, label)
+    try:
+        signer = site.config.evidence.signer()
+    except ConfigError as exc:
+        raise UsageError("; ".join(exc.problems)) from None
+    for month in months:
         if month in already:
             continue
         start, end = site.calendar.period_bounds(parse_period(month))
@@ -89,7 +95,7 @@ def close_period(
                 f"period {month} cannot be closed yet: {', '.join(behind[:10])} not accounted "
                 "to its end after the closing sweep"
             )
-        ledger.mark_closed(ClosedPeriod(month, start, end, now_ms), journal)
+        ledger.mark_closed(ClosedPeriod(month, start, end, now_ms), journal, signer)
         engine.freeze_until(end)
         closed_now.append(month)
     return closed_now

@@ -145,6 +145,7 @@ def run_daemon(site: Site) -> int:
         signal.signal(signum, lambda *_: stopping.set())
     refuse_a_lost_ledger(config)
     settings = broker_settings(config.mqtt, config.mqtt.resolve_password())
+    config.evidence.signer()  # a key that cannot sign stops the start, not a month's close
     output = None if config.influx is None else InfluxOutput(config.influx)
     metrics = Metrics()
     health = claim_health_port(config, metrics)

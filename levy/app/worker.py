@@ -150,8 +150,10 @@ class Worker:
         if event.kind is LinkKind.DISCONNECTED:
             self.go_blind(event.at_ms, event.at_ms)
         elif event.kind in (LinkKind.DRAINED, LinkKind.DRAIN_REFUSED):
+            # The worker sees again once it has read the backlog, not when the MQTT process
+            # received its end: that process reads ahead of the worker by a queue and a pipe.
             self.drain_refused = event.kind is LinkKind.DRAIN_REFUSED
-            self.journal_link(SEEING, event.at_ms, b"")
+            self.journal_link(SEEING, max(event.at_ms, self.clock()), b"")
 
     def journal_link(self, topic: str, at_ms: int, payload: bytes) -> None:
         position = self.archive.append([(at_ms, topic, payload)])

@@ -19,6 +19,9 @@ EXIT_USAGE = 2
 EXIT_UNAVAILABLE = 3
 """A database that could not be reached or did not answer: try again later."""
 
+EXIT_TAMPERED = 4
+"""`verify`: the ledger does not match its own evidence (or a replay of its archive)."""
+
 
 def load_site(args: argparse.Namespace) -> Site:
     return site_at(Path(args.config))

@@ -1,7 +1,7 @@
 """The `levy-monitor` command line: one module per command (`HELP`, `add_arguments`, `run`), the
 exit statuses and the one place a failure becomes a plain message. Exit status: 0 success, 2 the
 user's mistake (one plain message, no traceback), 3 a database that could not be reached (try
-again), 1 an internal error."""
+again), 4 a ledger that does not verify, 1 an internal error."""
 
 import argparse
 import logging
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from levy.app.daemon import LOG_FORMAT
 from levy.app.errors import UsageError
-from levy.cli import check, close, export, invoice, replay, report, run
+from levy.cli import check, close, export, invoice, keygen, replay, report, run, verify
 from levy.cli.common import EXIT_USAGE, load_site, unusable_ledger
 from levy.config import ConfigError, load_config
 from levy.core.engine import FrozenPeriodError
@@ -36,6 +36,8 @@ COMMANDS = {
     "report": report,
     "export": export,
     "invoice": invoice,
+    "verify": verify,
+    "keygen": keygen,
 }
 
 SEVERAL_SITES = {"report"}

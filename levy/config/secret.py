@@ -12,6 +12,7 @@ from pydantic import SecretStr, TypeAdapter, ValidationError
 from levy.config.context import LoadContext
 from levy.config.errors import ConfigError, Location
 from levy.config.values import ConfigPath, EnvName
+from levy.ledger.signing import KeyFileError, load_signer
 
 SECRET_KEYS = ("password", "token")
 SOURCES = {
@@ -87,7 +88,22 @@ def source_problems(data: Mapping[str, Any], context: LoadContext) -> list[str]:
             path = _valid(_PATH, section.get(key), context)
             if path is not None:
                 problems += _unreadable(f"{table}.{key}", path)
-    return problems
+    return problems + _signing_key_problems(data, context)
+
+
+def _signing_key_problems(data: Mapping[str, Any], context: LoadContext) -> list[str]:
+    """The key that signs close records must be one, or the daemon's closes would fail."""
+    section = data.get("evidence")
+    if not isinstance(section, dict):
+        return []
+    path = _valid(_PATH, section.get("signing_key_file"), context)
+    if path is None:
+        return []
+    try:
+        load_signer(path)
+    except KeyFileError as exc:
+        return [f"evidence.signing_key_file: {exc}"]
+    return []
 
 
 def _valid(adapter: TypeAdapter[Any], value: Any, context: LoadContext) -> Any:

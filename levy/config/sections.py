@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_va
 
 from levy.config.base import Section
 from levy.config.context import DEFAULT_TIMEZONE, context_of, with_default
+from levy.config.errors import ConfigError
 from levy.config.secret import resolve_secret
 from levy.config.values import (
     ConfigPath,
@@ -25,6 +26,7 @@ from levy.config.values import (
 )
 from levy.config.zone import load_zone
 from levy.core.model import Supply
+from levy.ledger.signing import KeyFileError, Signer, load_signer
 
 SITE_ID_FORBIDDEN = "/\\+#"
 """The id names a file and a folder (no path separators) and the MQTT client id, which names the
@@ -195,6 +197,24 @@ class ReconciliationConfig(Section):
     utility's invoice before the report flags the line."""
 
     tolerance_pct: Decimal = Field(Decimal(2), ge=0, allow_inf_nan=False)
+
+
+class EvidenceConfig(Section):
+    """`[evidence]`: tamper evidence. With `signing_key_file` (an Ed25519 private key, PEM PKCS8
+    or 32 raw bytes) every close record is signed, and its public key is stored beside the
+    signature."""
+
+    signing_key_file: ConfigPath | None = None
+
+    def signer(self) -> Signer | None:
+        """Read when a month closes (and by check-config); raises ConfigError naming the file,
+        never its content."""
+        if self.signing_key_file is None:
+            return None
+        try:
+            return load_signer(self.signing_key_file)
+        except KeyFileError as exc:
+            raise ConfigError([f"evidence.signing_key_file: {exc}"]) from None
 
 
 class DaemonConfig(Section):

@@ -13,6 +13,7 @@ from levy.config.sections import (
     DEFAULT_RATES,
     ArchiveConfig,
     DaemonConfig,
+    EvidenceConfig,
     InfluxConfig,
     LedgerConfig,
     MqttConfig,
@@ -22,7 +23,7 @@ from levy.config.sections import (
     SiteSection,
 )
 
-_OPTIONAL_TABLES = ("mqtt", "ledger", "rules", "daemon", "archive", "reconciliation")
+_OPTIONAL_TABLES = ("mqtt", "ledger", "rules", "daemon", "archive", "reconciliation", "evidence")
 
 
 class SiteConfig(Section):
@@ -39,6 +40,7 @@ class SiteConfig(Section):
     daemon: DaemonConfig
     archive: ArchiveConfig
     reconciliation: ReconciliationConfig
+    evidence: EvidenceConfig
     _source: Path = PrivateAttr()
 
     @model_validator(mode="before")

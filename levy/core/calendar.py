@@ -132,6 +132,15 @@ class Calendar:
         _, end = self.month_bounds(period.year, period.first_month + period.months - 1)
         return start, end
 
+    def month_starts(self, low_ms: int, high_ms: int) -> list[int]:
+        """The starts of the months from the one holding `low_ms` to the one holding `high_ms`."""
+        starts = []
+        month = self.month_start(low_ms)
+        while month <= high_ms:
+            starts.append(month)
+            month = self.month_start(month + 32 * 24 * MS_PER_HOUR)
+        return starts
+
     def month_label(self, ms: int) -> str:
         start, end, label = self._month
         if not start <= ms < end:

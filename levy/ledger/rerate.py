@@ -14,7 +14,8 @@ from levy.core.calendar import Calendar
 from levy.core.model import Basis, Interval
 from levy.core.rates import RateSchedule
 from levy.core.split import bucket_start, split
-from levy.ledger.store import ADD_TO_TOTALS, KIND_CODE, KINDS, SUPPLIES, Ledger, next_seq
+from levy.ledger.items import INTERVALS, METERS, resealing, resealing_binding
+from levy.ledger.store import ADD_TO_TOTALS, KIND_CODE, KINDS, SUPPLIES, Ledger
 
 _ROWS = (
     "SELECT start_ms, meter_id, end_ms, kind, energy_mj, supply, rated_w, role FROM intervals"
@@ -27,10 +28,15 @@ TotalKey = tuple[int, int, int, int, int, Decimal, int]
 def store_schedule(ledger: Ledger, calendar: Calendar, rates: RateSchedule, from_ms: int) -> None:
     """Re-rate everything accounted from the month holding `from_ms` under `rates`, and keep
     `rates` as the ledger's schedule; one transaction. Rows never cross a month, so a month's
-    rows are all re-rated or none."""
-    with ledger.transaction() as db:
-        month = calendar.month_start(max(from_ms, rates.boundaries[0]))
-        seq = next_seq(db)
+    rows are all re-rated or none. Every row, meter and the binding it changes is resealed."""
+    month = calendar.month_start(max(from_ms, rates.boundaries[0]))
+    with (
+        ledger.recording() as record,
+        resealing(record, INTERVALS, ledger.named, "WHERE i.start_ms >= ?", (month,)),
+        resealing(record, METERS, ledger.named),
+        resealing_binding(record, ledger.named),
+    ):
+        db, seq = record.db, record.number
         rows = list(db.execute(_ROWS, (month,)))
         db.execute("DELETE FROM totals WHERE bucket_ms >= ?", (month,))
         totals: dict[TotalKey, int] = {}

@@ -1,12 +1,50 @@
 """The ledger's schema and its migrations, versioned with SQLite's user_version.
 
 A migration is appended, never edited: a ledger at version N runs migrations N+1.. in order,
-each in its own transaction, so an old ledger opens on a new release without losing a row.
+each in its own transaction, so an old ledger opens on a new release without losing a row. A
+migration is SQL, or a function for what SQL cannot do (hashing) run in the same transaction.
 """
 
 import sqlite3
+from collections.abc import Callable
 
-MIGRATIONS: list[str] = [
+from levy.ledger.items import seal_as_found
+
+SEALS = (
+    "ALTER TABLE intervals ADD COLUMN seal BLOB",
+    "ALTER TABLE meters ADD COLUMN seal BLOB",
+    "ALTER TABLE blind_spans ADD COLUMN seal BLOB",
+    "ALTER TABLE closed_periods ADD COLUMN chain_block INTEGER",
+    "ALTER TABLE closed_periods ADD COLUMN chain_hash TEXT",
+    "ALTER TABLE closed_periods ADD COLUMN period_digest TEXT",
+    "ALTER TABLE closed_periods ADD COLUMN signature TEXT",
+    "ALTER TABLE closed_periods ADD COLUMN public_key TEXT",
+    "ALTER TABLE closed_periods ADD COLUMN seal BLOB",
+    """CREATE TABLE chain (
+        number INTEGER PRIMARY KEY,
+        hour_ms INTEGER NOT NULL,
+        first_commit INTEGER NOT NULL,
+        last_commit INTEGER NOT NULL,
+        commits INTEGER NOT NULL,
+        clock_ms INTEGER NOT NULL,
+        changes TEXT NOT NULL,
+        state TEXT NOT NULL,
+        prev TEXT NOT NULL,
+        hash TEXT NOT NULL
+    )""",
+)
+
+
+def seal_the_record(db: sqlite3.Connection) -> None:
+    """6: tamper evidence (chain.py, seal.py). Every item carries its seal, a close record its
+    chain head, period digest and signature, and the chain its blocks; what the ledger held
+    before is sealed as found, as block 1."""
+    for statement in SEALS:
+        db.execute(statement)
+    seal_as_found(db)
+
+
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE meters (
@@ -185,6 +223,7 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER invoices_never_deleted BEFORE DELETE ON invoices
         BEGIN SELECT RAISE(ABORT, 'invoices are append-only: enter a correction'); END;
     """,
+    seal_the_record,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -201,6 +240,15 @@ def migrate(db: sqlite3.Connection) -> None:
             f"the ledger has schema version {version}; this release reads up to {SCHEMA_VERSION}"
         )
     for number in range(version, SCHEMA_VERSION):
-        db.executescript(
-            f"BEGIN; {MIGRATIONS[number]}; PRAGMA user_version = {number + 1}; COMMIT;"
-        )
+        migration = MIGRATIONS[number]
+        if isinstance(migration, str):
+            db.executescript(f"BEGIN; {migration}; PRAGMA user_version = {number + 1}; COMMIT;")
+            continue
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            migration(db)
+            db.execute(f"PRAGMA user_version = {number + 1}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")

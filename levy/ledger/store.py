@@ -2,13 +2,14 @@
 state they came from, the clock and the rejections land together or not at all."""
 
 import fcntl
+import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from levy.config.zone import load_zone
 from levy.core.blind import Blindness
@@ -17,8 +18,23 @@ from levy.core.engine import Changes, Row
 from levy.core.model import DeemedReason, Measure, Role, Supply
 from levy.core.rates import RateStep
 from levy.core.rules import Baseline, MeterSpec, MeterState
+from levy.ledger.chain import Block, Record, head, next_commit
+from levy.ledger.errors import LedgerError, TamperedError
+from levy.ledger.items import (
+    BLIND_SPANS,
+    CLOSES,
+    METERS,
+    Describe,
+    item_named,
+    period_digest,
+    resealing,
+    resealing_binding,
+    tampered,
+)
 from levy.ledger.rejections import RejectionRecord, log_rejections, rejection_counts
 from levy.ledger.schema import SCHEMA_VERSION, LedgerVersionError, migrate
+from levy.ledger.seal import FIELDS, canonical_object, seal
+from levy.ledger.signing import Signer
 
 KINDS: list[DeemedReason | None] = [None, *DeemedReason]
 """A row's kind as the ledger codes it: 0 metered, then each deemed reason."""
@@ -43,8 +59,7 @@ COMPANIONS = ("-wal", "-shm", "-journal", ".lock")
 """What SQLite and the writer's lock put beside a ledger: a ledger taken away goes with them."""
 
 
-class LedgerError(RuntimeError):
-    """The ledger cannot be used as asked (another site's, unreadable, inconsistent)."""
+__all__ = ["LedgerError", "TamperedError"]
 
 
 class LedgerBusy(LedgerError):
@@ -99,16 +114,99 @@ class DeemedRow:
 
 @dataclass(frozen=True, slots=True)
 class ClosedPeriod:
+    """A close record. What it proves (chain.py): the chain head as it stood once every row of
+    the month was committed, the month's period digest, and optionally a signature over both."""
+
     period: str
     start_ms: int
     end_ms: int
     closed_at_ms: int
+    chain_block: int | None = None
+    """None for a month closed before the ledger kept a chain."""
+    chain_hash: str | None = None
+    period_digest: str | None = None
+    signature: str | None = None
+    public_key: str | None = None
+
+    def signed_part(self, site_id: str | None) -> bytes:
+        """What a signature covers, in the canonical encoding (seal.py)."""
+        return canonical_object(
+            {
+                "t": "close",
+                "site": site_id,
+                "period": self.period,
+                "start_ms": self.start_ms,
+                "end_ms": self.end_ms,
+                "closed_at_ms": self.closed_at_ms,
+                "chain_block": self.chain_block,
+                "chain_hash": self.chain_hash,
+                "period_digest": self.period_digest,
+            }
+        )
 
 
-def next_seq(db: sqlite3.Connection) -> int:
-    """The change number of a transaction that writes rows: above every row's, so an exporter
-    that has sent up to some change finds every row written or changed since."""
-    return db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM intervals").fetchone()[0]
+CLOSE_COLUMNS = ", ".join(FIELDS["closed_periods"])
+
+
+@dataclass(slots=True)
+class SealedMeter:
+    """A meter's row as this writer last wrote or checked it: the commit path seals a meter's
+    new state from it without reading the row back."""
+
+    id: int
+    values: tuple[Any, ...]
+    """In METER_FIELDS order."""
+    seal: bytes
+    part: int | None = None
+    """The seal's contribution to the state digest, once computed."""
+
+    def value(self, column: str) -> Any:
+        return self.values[METER_AT[column]]
+
+
+METER_AT = {column: at for at, column in enumerate(FIELDS["meters"])}
+
+
+_INTERVAL_SEALS = (
+    "SELECT i.meter_id, i.start_ms, i.seal FROM json_each(?) j JOIN intervals i"
+    " ON i.start_ms = j.value ->> 1 AND i.meter_id = j.value ->> 0"
+)
+"""The stored seals of the rows a commit writes, looked up by key in one query."""
+_WRITE_ROWS = (
+    "INSERT INTO intervals (start_ms, meter_id, end_ms, kind, energy_mj, supply, rated_w, rate,"
+    " role, seq, seal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (start_ms, meter_id)"
+    " DO UPDATE SET end_ms = excluded.end_ms, kind = excluded.kind,"
+    " energy_mj = excluded.energy_mj, supply = excluded.supply, rated_w = excluded.rated_w,"
+    " rate = excluded.rate, role = excluded.role, seq = excluded.seq, seal = excluded.seal"
+)
+_STATE_COLUMNS = (
+    "accrued_ms",
+    "baseline_ms",
+    "baseline_value",
+    "faults",
+    "measure",
+    "open_row_ms",
+)
+"""What a commit changes in a meter's row."""
+_WRITE_STATES = (
+    "UPDATE meters SET accrued_ms = ?, baseline_ms = ?, baseline_value = ?, faults = ?,"
+    " measure = ?, open_row_ms = ?, seal = ? WHERE id = ?"
+)
+
+
+def row_values(row: Row, meter: str) -> tuple[Any, ...]:
+    """A row's sealed values as the ledger stores them."""
+    return (
+        meter,
+        row.start_ms,
+        row.end_ms,
+        KIND_CODE[row.reason],
+        row.energy_mj,
+        SUPPLY_CODE[row.supply],
+        row.rated_w,
+        str(row.rate),
+        ROLE_CODE[row.role],
+    )
 
 
 def encode_faults(faults: tuple[int, ...]) -> str | None:
@@ -171,6 +269,11 @@ class Ledger:
             else:
                 self.db = self._open_reader(path)
             self._ids: dict[str, int] = dict(self.db.execute("SELECT name, id FROM meters"))
+            self._sealed: dict[str, SealedMeter] = {}
+            self._row_parts: dict[int, tuple[bytes, int | None]] = {}
+            """Per meter id, the seal of the row it last wrote and that seal's contribution
+            to the state digest (a pure function of the seal, so never stale)."""
+            self._load_meters()
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"ledger {path} cannot be read: {exc}") from exc
         except OSError as exc:
@@ -200,6 +303,27 @@ class Ledger:
                 "stay as they are)"
             )
         return read_only(path)
+
+    @property
+    def writer(self) -> bool:
+        return self._lock is not None
+
+    def _load_meters(self) -> None:
+        """The meters as stored, a writer's each checked against its seal: a writer never builds
+        on a hand edit (a reader, a report or the exporter, shows what is there; `verify` is what
+        checks it)."""
+        sealed = {}
+        for (number,), values, stored in METERS.rows(self.db):
+            if self.writer and stored != seal(METERS.name, values):
+                raise tampered(self.named(METERS.name, (number,), values))
+            sealed[values[0]] = SealedMeter(number, values, stored or b"")
+        self._sealed = sealed
+        self._ids = {name: meter.id for name, meter in sealed.items()}
+
+    @property
+    def named(self) -> Describe:
+        """How messages name an item: times in the ledger's zone."""
+        return item_named(Calendar(load_zone(self.meta("timezone") or "UTC")).iso)
 
     def __enter__(self) -> "Ledger":
         return self
@@ -235,6 +359,20 @@ class Ledger:
             raise
         self.db.execute("COMMIT")
 
+    @contextmanager
+    def recording(self, new_block: bool = False) -> Iterator[Record]:
+        """A transaction that changes items of the record: it takes the next commit number
+        and, if it changed any item, goes into the chain (`new_block`: as a block's first)."""
+        with self.transaction() as db:
+            record = Record(db, next_commit(db))
+            yield record
+            record.finish(new_block)
+        if METERS.name in record.resealed:
+            self._load_meters()
+
+    def chain_head(self) -> Block | None:
+        return head(self.db)
+
     def meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
@@ -255,8 +393,8 @@ class Ledger:
         self.check_binding(site_id, timezone)
         stored_site = self.meta("site_id")
         if self.meta("timezone") is None and stored_site is not None:
-            with self.transaction() as db:
-                self.set_meta(db, "timezone", timezone)
+            with self.recording() as record, resealing_binding(record, self.named):
+                self.set_meta(record.db, "timezone", timezone)
         stored_start = self.meta("accounting_start_ms")
         if stored_start is not None:
             if accounting_start_ms is not None and int(stored_start) != accounting_start_ms:
@@ -268,10 +406,10 @@ class Ledger:
             return int(stored_start)
         if accounting_start_ms is None:
             raise LedgerError(f"ledger {self.path} is new and no accounting start was given")
-        with self.transaction() as db:
-            self.set_meta(db, "site_id", site_id)
-            self.set_meta(db, "timezone", timezone)
-            self.set_meta(db, "accounting_start_ms", str(accounting_start_ms))
+        with self.recording() as record, resealing_binding(record, self.named):
+            self.set_meta(record.db, "site_id", site_id)
+            self.set_meta(record.db, "timezone", timezone)
+            self.set_meta(record.db, "accounting_start_ms", str(accounting_start_ms))
         return accounting_start_ms
 
     def check_binding(self, site_id: str, timezone: str) -> None:
@@ -301,9 +439,9 @@ class Ledger:
     def register_meters(self, specs: Iterable[MeterSpec]) -> None:
         """Record each configured meter's current supply, rating and span: reports name meters
         and find coverage from the ledger alone. What was billed stays on the rows."""
-        with self.transaction() as db:
+        with self.recording() as record, resealing(record, METERS, self.named):
             for spec in specs:
-                db.execute(
+                record.db.execute(
                     "INSERT INTO meters (name, supply, rated_w, measure, start_ms, end_ms,"
                     " accrued_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
                     " supply = excluded.supply, rated_w = excluded.rated_w,"
@@ -318,7 +456,6 @@ class Ledger:
                         spec.start_ms,
                     ),
                 )
-        self._ids = dict(self.db.execute("SELECT name, id FROM meters"))
 
     def billed_meters(self) -> set[str]:
         """Meters with intervals in the ledger."""
@@ -330,9 +467,8 @@ class Ledger:
 
     def forget_meters(self, names: Iterable[str]) -> None:
         """Drop meters that never billed anything and are no longer configured."""
-        with self.transaction() as db:
-            db.executemany("DELETE FROM meters WHERE name = ?", [(name,) for name in names])
-        self._ids = dict(self.db.execute("SELECT name, id FROM meters"))
+        with self.recording() as record, resealing(record, METERS, self.named):
+            record.db.executemany("DELETE FROM meters WHERE name = ?", [(name,) for name in names])
 
     def meters(self) -> dict[str, StoredMeter]:
         rows = self.db.execute(
@@ -344,46 +480,37 @@ class Ledger:
         }
 
     def states(self) -> tuple[dict[str, MeterState], dict[str, Row]]:
-        """The engine state of every meter, and each meter's open (last) row."""
+        """The engine state of every meter, and each meter's open (last) row; a writer's checked
+        against their seals: the engine never resumes from a hand edit."""
         states: dict[str, MeterState] = {}
         rows: dict[str, Row] = {}
+        for name, meter in self._sealed.items():
+            b_ms, measure = meter.value("baseline_ms"), meter.value("measure")
+            baseline = Baseline(b_ms, meter.value("baseline_value")) if b_ms is not None else None
+            decided = Measure(measure) if measure is not None else None
+            states[name] = MeterState(
+                meter.value("accrued_ms"), baseline, decode_faults(meter.value("faults")), decided
+            )
         query = (
-            "SELECT m.name, m.accrued_ms, m.baseline_ms, m.baseline_value, m.faults, m.measure,"
-            " i.start_ms, i.end_ms, i.kind, i.energy_mj, i.supply, i.rated_w, i.rate, i.role"
-            " FROM meters m LEFT JOIN intervals i"
+            "SELECT m.name, i.start_ms, i.end_ms, i.kind, i.energy_mj, i.supply, i.rated_w,"
+            " i.rate, i.role, i.seal FROM meters m JOIN intervals i"
             " ON i.meter_id = m.id AND i.start_ms = m.open_row_ms"
         )
-        for (
-            name,
-            accrued,
-            b_ms,
-            b_value,
-            faults,
-            measure,
-            r_start,
-            r_end,
-            kind,
-            energy,
-            supply,
-            rated_w,
-            rate,
-            role,
-        ) in self.db.execute(query):
-            baseline = Baseline(b_ms, b_value) if b_ms is not None else None
-            decided = Measure(measure) if measure is not None else None
-            states[name] = MeterState(accrued, baseline, decode_faults(faults), decided)
-            if r_start is not None:
-                rows[name] = Row(
-                    name,
-                    r_start,
-                    r_end,
-                    KINDS[kind],
-                    energy,
-                    SUPPLIES[supply],
-                    rated_w,
-                    Decimal(rate) if rate is not None else Decimal(0),
-                    ROLES[role],
-                )
+        for *values, stored in self.db.execute(query):
+            if self.writer and stored != seal("intervals", values):
+                raise tampered(self.named("intervals", (), tuple(values)))
+            name, start, end, kind, energy, supply, rated_w, rate, role = values
+            rows[name] = Row(
+                name,
+                start,
+                end,
+                KINDS[kind],
+                energy,
+                SUPPLIES[supply],
+                rated_w,
+                Decimal(rate) if rate is not None else Decimal(0),
+                ROLES[role],
+            )
         return states, rows
 
     def commit(
@@ -393,59 +520,22 @@ class Ledger:
         journal: str | None = None,
     ) -> None:
         """`journal` is the raw archive's position after this batch's messages: stored in the
-        same transaction, it tells a restarted daemon which archived lines were committed."""
-        with self.transaction() as db:
+        same transaction, it tells a restarted daemon which archived lines were committed.
+
+        The hot path: each row and meter state is sealed from the values written (a meter's
+        other fields as this writer last sealed them), the old seals of the rows it overwrites
+        come from one query, and a row or state that did not change is not written at all."""
+        with self.recording() as record:
+            db = record.db
             if journal is not None:
                 self.set_meta(db, "journal", journal)
-            seq = next_seq(db) if changes.rows else 0
+            db.executemany(_WRITE_ROWS, self._sealed_rows(record, changes))
+            meters = self._sealed_states(record, changes)
             db.executemany(
-                "INSERT INTO intervals (start_ms, meter_id, end_ms, kind, energy_mj, supply,"
-                " rated_w, rate, seq, role) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (start_ms, meter_id)"
-                " DO UPDATE SET end_ms = excluded.end_ms, kind = excluded.kind,"
-                " energy_mj = excluded.energy_mj, supply = excluded.supply,"
-                " rated_w = excluded.rated_w, rate = excluded.rate, seq = excluded.seq,"
-                " role = excluded.role"
-                " WHERE (end_ms, kind, energy_mj, supply, rated_w, rate, role) IS NOT"
-                " (excluded.end_ms, excluded.kind, excluded.energy_mj, excluded.supply,"
-                " excluded.rated_w, excluded.rate, excluded.role)",
+                _WRITE_STATES,
                 [
-                    (
-                        row.start_ms,
-                        self._ids[row.meter],
-                        row.end_ms,
-                        KIND_CODE[row.reason],
-                        row.energy_mj,
-                        SUPPLY_CODE[row.supply],
-                        row.rated_w,
-                        str(row.rate),
-                        seq,
-                        ROLE_CODE[row.role],
-                    )
-                    for row in changes.rows.values()
-                ],
-            )
-            db.executemany(
-                "UPDATE meters SET accrued_ms = ?, baseline_ms = ?, baseline_value = ?,"
-                " faults = ?, measure = ? WHERE id = ?",
-                [
-                    (
-                        state.accrued_ms,
-                        state.baseline.t_ms if state.baseline else None,
-                        state.baseline.value if state.baseline else None,
-                        encode_faults(state.faults),
-                        None if state.measure is None else state.measure.value,
-                        self._ids[meter],
-                    )
-                    for meter, state in changes.states.items()
-                ],
-            )
-            db.executemany(
-                "UPDATE meters SET open_row_ms = ? WHERE id = ? AND"
-                " (open_row_ms IS NULL OR open_row_ms < ?)",
-                [
-                    (row.start_ms, self._ids[row.meter], row.start_ms)
-                    for row in changes.rows.values()
+                    (*(meter.value(column) for column in _STATE_COLUMNS), meter.seal, meter.id)
+                    for meter in meters.values()
                 ],
             )
             db.executemany(
@@ -465,10 +555,14 @@ class Ledger:
                 ],
             )
             log_rejections(db, rejections)
-            db.executemany(
-                "INSERT OR IGNORE INTO blind_spans (start_ms, end_ms) VALUES (?, ?)",
-                changes.blind_closed,
-            )
+            for span in changes.blind_closed:
+                new = seal(BLIND_SPANS.name, span)
+                inserted = db.execute(
+                    "INSERT OR IGNORE INTO blind_spans (start_ms, end_ms, seal) VALUES (?, ?, ?)",
+                    (*span, new),
+                )
+                if inserted.rowcount:
+                    record.replace(None, new)
             if changes.blind_changed:
                 if changes.blind_since is None:
                     db.execute("DELETE FROM meta WHERE key = 'blind_since'")
@@ -476,6 +570,54 @@ class Ledger:
                     self.set_meta(db, "blind_since", str(changes.blind_since))
             if changes.clock_ms > self.clock_ms:
                 self.set_meta(db, "clock_ms", str(changes.clock_ms))
+        self._sealed.update(meters)
+
+    def _sealed_rows(self, record: Record, changes: Changes) -> list[tuple[Any, ...]]:
+        """The rows of `changes` that differ from what is stored, sealed and stamped with the
+        commit's number, ready for _WRITE_ROWS."""
+        rows = list(changes.rows.values())
+        keys = json.dumps([[self._ids[row.meter], row.start_ms] for row in rows])
+        found = record.db.execute(_INTERVAL_SEALS, (keys,))
+        old = {(meter_id, start): stored for meter_id, start, stored in found}
+        written = []
+        for row in rows:
+            meter_id = self._ids[row.meter]
+            values = row_values(row, row.meter)
+            new = seal("intervals", values)
+            was = old.get((meter_id, row.start_ms))
+            if new != was:
+                kept = self._row_parts.get(meter_id)
+                part = kept[1] if kept is not None and kept[0] == was else None
+                self._row_parts[meter_id] = (new, record.replace(was, new, part))
+                written.append((row.start_ms, meter_id, *values[2:], record.number, new))
+        return written
+
+    def _sealed_states(self, record: Record, changes: Changes) -> dict[str, SealedMeter]:
+        """The meters whose row `changes` alters, with their new values and seals."""
+        open_rows: dict[str, int] = {}
+        for row in changes.rows.values():
+            open_rows[row.meter] = max(row.start_ms, open_rows.get(row.meter, row.start_ms))
+        changed = {}
+        for name in changes.states.keys() | open_rows.keys():
+            meter = self._sealed[name]
+            values = list(meter.values)
+            state = changes.states.get(name)
+            if state is not None:
+                values[METER_AT["accrued_ms"]] = state.accrued_ms
+                values[METER_AT["baseline_ms"]] = state.baseline.t_ms if state.baseline else None
+                values[METER_AT["baseline_value"]] = (
+                    state.baseline.value if state.baseline else None
+                )
+                values[METER_AT["faults"]] = encode_faults(state.faults)
+                values[METER_AT["measure"]] = None if state.measure is None else state.measure.value
+            opened, current = open_rows.get(name), meter.value("open_row_ms")
+            if opened is not None and (current is None or current < opened):
+                values[METER_AT["open_row_ms"]] = opened
+            new = seal(METERS.name, values)
+            if new != meter.seal:
+                part = record.replace(meter.seal, new, meter.part)
+                changed[name] = SealedMeter(meter.id, tuple(values), new, part)
+        return changed
 
     def blindness(self) -> Blindness:
         since = self.meta("blind_since")
@@ -483,21 +625,44 @@ class Ledger:
         return Blindness(spans, None if since is None else int(since))
 
     def closed_periods(self) -> dict[str, ClosedPeriod]:
-        rows = self.db.execute("SELECT period, start_ms, end_ms, closed_at_ms FROM closed_periods")
+        rows = self.db.execute(f"SELECT {CLOSE_COLUMNS} FROM closed_periods")
         return {row[0]: ClosedPeriod(*row) for row in rows}
 
     def frozen_until_ms(self) -> int | None:
         return self.db.execute("SELECT MAX(end_ms) FROM closed_periods").fetchone()[0]
 
-    def mark_closed(self, period: ClosedPeriod, journal: str | None = None) -> None:
-        with self.transaction() as db:
+    def mark_closed(
+        self, period: ClosedPeriod, journal: str | None = None, signer: Signer | None = None
+    ) -> None:
+        """Store the close record with its evidence: the chain head as the month's last rows
+        left it, the month's period digest, and with `signer` its signature. The close's own
+        commit opens a new block, so that the head it names is never extended."""
+        with self.recording(new_block=True) as record:
+            db = record.db
             if journal is not None:
                 self.set_meta(db, "journal", journal)
-            db.execute(
-                "INSERT OR IGNORE INTO closed_periods (period, start_ms, end_ms, closed_at_ms)"
-                " VALUES (?, ?, ?, ?)",
-                (period.period, period.start_ms, period.end_ms, period.closed_at_ms),
+            if db.execute(
+                "SELECT 1 FROM closed_periods WHERE period = ?", (period.period,)
+            ).fetchone():
+                return
+            last = head(db)
+            close = replace(
+                period,
+                chain_block=None if last is None else last.number,
+                chain_hash=None if last is None else last.hash,
+                period_digest=period_digest(db, period.start_ms, period.end_ms),
             )
+            if signer is not None:
+                signature = signer.sign(close.signed_part(self.meta("site_id")))
+                close = replace(close, signature=signature, public_key=signer.public_key)
+            values = astuple(close)
+            new = seal(CLOSES.name, values)
+            db.execute(
+                f"INSERT INTO closed_periods ({CLOSE_COLUMNS}, seal) VALUES"
+                f" ({', '.join('?' * (len(values) + 1))})",
+                (*values, new),
+            )
+            record.replace(None, new)
 
     def bucket_totals(self, start_ms: int, end_ms: int) -> Iterator[BucketTotal]:
         """The per-bucket totals of buckets starting in [start, end)."""

@@ -8,8 +8,9 @@ from fractions import Fraction
 from levy.core.calendar import Calendar, Period, parse_period
 from levy.core.model import DeemedReason, Role, Supply
 from levy.core.rates import RateSchedule
+from levy.ledger.chain import Block
 from levy.ledger.invoices import Invoice, read_invoices
-from levy.ledger.store import Ledger
+from levy.ledger.store import ClosedPeriod, Ledger
 from levy.report.rounding import kwh_exact, tenge
 from levy.report.runrate import RunRate, measure_run_rate
 
@@ -71,6 +72,15 @@ class MeterFigures:
     deemed: list[DeemedSpan] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What proves the figures (levy/ledger/chain.py): the chain head they were read at, and
+    the close records of the period's closed months."""
+
+    head: Block | None = None
+    closes: list[ClosedPeriod] = field(default_factory=list)
+
+
 @dataclass
 class References:
     """What the billed figure is reconciled against: none of it is billed or filed."""
@@ -100,6 +110,7 @@ class PeriodFigures:
     references: References = field(default_factory=References)
     run_rate: RunRate | None = None
     """Set while the period is not over at the ledger clock."""
+    evidence: Evidence = field(default_factory=Evidence)
 
     def supply_fee(self, supply: Supply) -> Decimal:
         """The sum of the rate lines, each rounded to the tiyn: what a declaration shows."""
@@ -169,7 +180,8 @@ def build_figures(
             spans.append(DeemedSpan(row.start_ms, row.end_ms, row.reason, row.energy_mj))
     coverage_start = max(start, ledger.accounting_start_ms or start)
     closed = ledger.closed_periods()
-    final = all(month in closed for month in accounted_months(calendar, period, coverage_start))
+    months = accounted_months(calendar, period, coverage_start)
+    final = all(month in closed for month in months)
     return PeriodFigures(
         site=site,
         period=period,
@@ -186,6 +198,7 @@ def build_figures(
         },
         references=references,
         run_rate=None if final else measure_run_rate(ledger, schedule, coverage_start, end),
+        evidence=Evidence(ledger.chain_head(), [closed[m] for m in months if m in closed]),
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from levy.core.calendar import Calendar
 from levy.core.model import Supply
+from levy.ledger.store import ClosedPeriod
 from levy.report.figures import MeterFigures, MeterKey, PeriodFigures, due_dates
 from levy.report.printed import Printed, kwh_text, shared_energy
 from levy.report.projection import projection
@@ -135,7 +136,35 @@ def to_document(figures: PeriodFigures, calendar: Calendar) -> dict[str, Any]:
     document["meters"] = [rows[(m.meter, m.supply, m.rated_w)] for m in meters]
     document["reconciliation"] = reconciliation(figures, sums, calendar)
     document["projection"] = projection(figures, sums, calendar)
+    document["evidence"] = evidence_fields(figures, calendar)
     return document
+
+
+def evidence_fields(figures: PeriodFigures, calendar: Calendar) -> dict[str, Any]:
+    """The chain head the figures were read at, and what closed them: for a month its close
+    record (null while open), for a quarter the close records of its closed months, each with
+    its `period`."""
+    head, closes = figures.evidence.head, figures.evidence.closes
+    closed: Any = close_fields(closes[0]) if closes else None
+    if figures.period.is_quarter:
+        closed = [{"period": close.period, **close_fields(close)} for close in closes]
+    return {
+        "chain_head": None
+        if head is None
+        else {"block": head.number, "hash": head.hash, "at": calendar.iso(head.clock_ms)},
+        "closed": closed,
+    }
+
+
+def close_fields(close: ClosedPeriod) -> dict[str, Any]:
+    return {
+        "chain_head": None
+        if close.chain_block is None
+        else {"block": close.chain_block, "hash": close.chain_hash},
+        "period_digest": close.period_digest,
+        "signature": close.signature,
+        "public_key": close.public_key,
+    }
 
 
 def render_json(document: dict[str, Any]) -> str:

@@ -132,5 +132,9 @@ def test_shuffled_and_duplicated_lines_change_nothing(lines, rnd):
 def test_closing_then_reporting_equals_reporting(lines):
     october, november = reports([lines])
     closed_october, closed_november = reports([lines], close=True)
-    assert closed_october == {**october, "closed": True, "provisional": []}
-    assert closed_november == november
+    # the close adds its record to the evidence, and its commit moves the chain head
+    closed = closed_october["evidence"]
+    assert closed["closed"]["period_digest"] and closed["closed"]["chain_head"]
+    assert closed["chain_head"] == closed_november["evidence"]["chain_head"]
+    assert closed_october == {**october, "closed": True, "provisional": [], "evidence": closed}
+    assert closed_november == {**november, "evidence": closed_november["evidence"]}

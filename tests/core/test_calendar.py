@@ -177,3 +177,15 @@ def test_months_and_hours_match_plain_datetime_arithmetic(name: str, ms: int):
     # An hour starts on a whole local hour, or where the offset changes.
     on_the_hour = ms_to_datetime(hour).astimezone(cal.zone).minute == 0
     assert on_the_hour or cal.offset_ms(hour - 1) != cal.offset_ms(hour)
+
+
+def test_month_starts_run_from_the_first_instants_month_to_the_last_instants():
+    almaty = calendar("Asia/Almaty")
+    starts = almaty.month_starts(utc("2023-12-31T23:59:00+06:00"), utc("2024-03-01T00:00:00+05:00"))
+    assert [almaty.iso(start) for start in starts] == [
+        "2023-12-01T00:00:00+06:00",
+        "2024-01-01T00:00:00+06:00",
+        "2024-02-01T00:00:00+06:00",
+        "2024-03-01T00:00:00+05:00",
+    ]
+    assert almaty.month_starts(utc("2024-02-10T00:00:00+06:00"), 0) == []

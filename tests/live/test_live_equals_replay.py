@@ -10,6 +10,7 @@ from tests.live.harness import (
     Broker,
     Daemon,
     free_port,
+    levy,
     previous_month,
     replayed_report,
     report,
@@ -89,3 +90,7 @@ def test_a_faulty_simulated_fleet_live_equals_the_replay_of_its_archive(tmp_path
     unheard = len(METERS) * Decimal("3.6") * hours  # every meter deemed at its rating, unheard
     assert before["totals"]["deemed_kwh"] == f"{unheard:.3f}"
     assert before == replayed_report(config, [archive], tmp_path / "again", month)
+    # the live ledger proves itself: its chain and seals, and the replay of its own archive
+    verified = levy("verify", "-c", str(config), "--archive", str(archive))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.splitlines()[-1].startswith("verified: ledger ")
