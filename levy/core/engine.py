@@ -6,8 +6,9 @@ not with messages. The last row of each meter stays open for extension.
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from levy.core.blind import Blindness
 from levy.core.calendar import Calendar
@@ -39,8 +40,7 @@ class FrozenPeriodError(RuntimeError):
     """An interval would land inside a closed period: closed figures never change."""
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
     """A stored interval, with what it was billed as: the record does not move when the
     configuration changes later."""
 
@@ -62,8 +62,7 @@ class Row:
         return Basis.METERED if self.reason is None else Basis.DEEMED
 
 
-@dataclass(frozen=True, slots=True)
-class TotalKey:
+class TotalKey(NamedTuple):
     """A per-bucket total: a bucket is the part of a month under one rate step, named by its
     start. Reports sum these instead of every row."""
 
@@ -118,8 +117,8 @@ def resumed(spec: MeterSpec, stored: MeterState | None) -> MeterState:
     if spec.measure is None or stored.measure is spec.measure:
         return stored
     if stored.measure is None:
-        return replace(stored, measure=spec.measure)
-    return replace(stored, baseline=None, measure=spec.measure)
+        return stored._replace(measure=spec.measure)
+    return stored._replace(baseline=None, measure=spec.measure)
 
 
 class Engine:
@@ -217,13 +216,25 @@ class Engine:
         if interval is None:
             return
         spec = self.specs[meter]
-        for piece in split(interval, self.calendar, self.rates):
+        for piece in self._pieces(interval):
             row = self._extend(piece, spec)
             self.open_rows[meter] = row
             changes.rows[(meter, row.start_ms)] = row
             bucket = self._row_bounds(row)[1]
             key = TotalKey(meter, row.reason, bucket, row.supply, row.rated_w, row.rate, row.role)
             changes.totals[key] = changes.totals.get(key, 0) + piece.energy_mj
+
+    def _pieces(self, interval: Interval) -> list[Interval]:
+        """Rule 8's pieces; an interval that only extends the open row within its hour (the
+        usual reading) is one piece, known from the row's cached bounds without a calendar."""
+        row = self.open_rows.get(interval.meter)
+        if (
+            row is not None
+            and row.end_ms == interval.start_ms
+            and interval.end_ms <= self._row_bounds(row)[0]
+        ):
+            return [interval]
+        return split(interval, self.calendar, self.rates)
 
     def _extend(self, piece: Interval, spec: MeterSpec) -> Row:
         """The open row grown by `piece`, or a new row when the basis, the reason, the hour, the
@@ -243,7 +254,17 @@ class Engine:
             and row.role is spec.role
             and piece.start_ms < self._row_bounds(row)[0]
         ):
-            return replace(row, end_ms=piece.end_ms, energy_mj=row.energy_mj + piece.energy_mj)
+            return Row(
+                row.meter,
+                row.start_ms,
+                piece.end_ms,
+                row.reason,
+                row.energy_mj + piece.energy_mj,
+                row.supply,
+                row.rated_w,
+                row.rate,
+                row.role,
+            )
         rate = self.rates.step_at(piece.start_ms).per_kwh[spec.supply]
         return Row(
             piece.meter,

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Basis(StrEnum):
@@ -64,8 +65,7 @@ class Availability(StrEnum):
     OFFLINE = "offline"
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
     """One meter's statement at one instant, in exact integer units (see units.py).
 
     `ts_ms` is the payload's own time when it had one, else the receive time.
@@ -86,8 +86,7 @@ class Rejection:
     meter: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Interval:
+class Interval(NamedTuple):
     """A span of one meter's time, billed as metered or deemed. `end_ms` is exclusive."""
 
     meter: str

@@ -4,8 +4,9 @@ Each function is pure: the meter's state and the moment come in, the new state a
 whole interval come out. Splitting and storage happen elsewhere.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
+from typing import NamedTuple
 
 from levy.core.blind import Blindness
 from levy.core.model import (
@@ -44,15 +45,13 @@ class Rules:
     max_clock_skew_ms: int = 300_000
 
 
-@dataclass(frozen=True, slots=True)
-class Baseline:
+class Baseline(NamedTuple):
     t_ms: int
     value: int
     """The register in mJ, or the power in mW for a power-only meter."""
 
 
-@dataclass(frozen=True, slots=True)
-class MeterState:
+class MeterState(NamedTuple):
     accrued_ms: int
     baseline: Baseline | None = None
     faults: tuple[int, ...] = ()
@@ -104,7 +103,7 @@ def on_receive_clock(rules: Rules, reading: Reading) -> Reading:
     time, so a clock running ahead cannot push the baseline past the readings that follow."""
     ahead = reading.ts_ms - reading.received_ms
     if 0 < ahead <= rules.max_clock_skew_ms:
-        return replace(reading, ts_ms=reading.received_ms)
+        return reading._replace(ts_ms=reading.received_ms)
     return reading
 
 
@@ -159,7 +158,7 @@ def apply_reading(
     """Rules 2 to 5 for a reading that passed `screen`."""
     t = reading.ts_ms
     if reading.fault:
-        return replace(state, faults=tuple(sorted({*state.faults, t}))), None
+        return state._replace(faults=tuple(sorted({*state.faults, t}))), None
     measure = measure_of(state, reading)
     value = reading_value(measure, reading)
     assert value is not None
@@ -254,4 +253,4 @@ def sweep(
         reason = DeemedReason.METER_FAULT if faulty else DeemedReason.NO_DATA
     if not (quiet or faulty):
         return state, None
-    return replace(state, accrued_ms=end_ms), deemed(spec, state.accrued_ms, end_ms, reason)
+    return state._replace(accrued_ms=end_ms), deemed(spec, state.accrued_ms, end_ms, reason)

@@ -1,7 +1,5 @@
 """Rule 8: cutting an interval at local clock hours and rate changes, conserving energy exactly."""
 
-from dataclasses import replace
-
 from levy.core.calendar import Calendar
 from levy.core.model import Interval
 from levy.core.rates import RateSchedule
@@ -32,6 +30,6 @@ def split(interval: Interval, calendar: Calendar, rates: RateSchedule) -> list[I
     while cursor < end:
         stop = min(next_cut(calendar, rates, cursor), end)
         share = (2 * energy * (stop - start) + total) // (2 * total)
-        pieces.append(replace(interval, start_ms=cursor, end_ms=stop, energy_mj=share - given))
+        pieces.append(interval._replace(start_ms=cursor, end_ms=stop, energy_mj=share - given))
         cursor, given = stop, share
     return pieces

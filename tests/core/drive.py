@@ -77,7 +77,7 @@ def play(events: list, meter: MeterSpec | None = None, rules: Rules = DEFAULT_RU
     state: MeterState = initial_state(meter)
     out = []
     for event in events:
-        if isinstance(event, tuple):
+        if not isinstance(event, Reading):  # ("sweep", t_s)
             state, interval = sweep_rule(meter, rules, state, EPOCH + event[1] * 1000)
         elif screen(meter, rules, state, event) is None:
             state, interval = apply_reading(meter, rules, state, event)
