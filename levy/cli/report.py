@@ -1,11 +1,11 @@
 """`levy-monitor report`: the filing figures of a month or a quarter, for one site or, with `-c`
-repeated, for each of several sites (one ledger each) and their consolidated total."""
+repeated, for each of several sites (one ledger each) and their consolidated total; or one
+site's filing pack (`--format html|pdf`)."""
 
 import argparse
 import logging
 import sqlite3
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,12 +21,16 @@ from levy.cli.common import (
     site_at,
     unusable_ledger,
 )
+from levy.cli.output import deliver, refuse_terminal, refuse_unwritable
 from levy.config import ConfigError
 from levy.core.calendar import Period, parse_period
 from levy.ledger.schema import LedgerVersionError
 from levy.ledger.store import Ledger, LedgerError
 from levy.report.consolidate import consolidate
 from levy.report.figures import build_figures
+from levy.report.pack.html import render_html
+from levy.report.pack.model import Pack, pack_of
+from levy.report.pack.pdf import render_pdf
 from levy.report.render import render_json, to_document
 from levy.report.sheet import render_csv, render_sites_csv
 from levy.report.table import render_sites_table, render_table
@@ -39,11 +43,20 @@ DEFAULT_CONFIG = Path("site.toml")
 
 ONE_SITE = {"json": render_json, "csv": render_csv, "table": render_table}
 SEVERAL_SITES = {"json": render_json, "csv": render_sites_csv, "table": render_sites_table}
+PACKS: dict[str, Callable[[Pack], bytes]] = {
+    "html": lambda pack: render_html(pack).encode("utf-8"),
+    "pdf": render_pdf,
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--period", required=True, help="YYYY-MM or YYYY-Qn")
-    parser.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    parser.add_argument(
+        "--format", choices=["table", "json", "csv", "html", "pdf"], default="table"
+    )
+    parser.add_argument(
+        "--output", type=Path, metavar="FILE", help="write to FILE (default: stdout)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,23 +66,36 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     several = len(sites) > 1
+    refuse_unwritable(args.output)
+    if args.format in PACKS:
+        if several:
+            raise UsageError(f"--format {args.format} is one site's filing pack: give one -c")
+        if args.format == "pdf":
+            refuse_terminal("PDF", args.output)
     for site in sites:
         with refusals_of(site, several):
             require_ledger(site)
             refuse_before_start(site, period, peek_accounting_start(site))
+    if args.format in PACKS:
+        with refusals_of(sites[0], several):
+            pack = site_pack(sites[0], period)
+        deliver(PACKS[args.format](pack), args.output)
+        return 0
     documents = []
     for site in sites:
         with refusals_of(site, several):
             documents.append(site_document(site, period))
     if several:
-        emit(SEVERAL_SITES[args.format](consolidate(documents)))
+        text = SEVERAL_SITES[args.format](consolidate(documents))
     else:
-        emit(ONE_SITE[args.format](documents[0]))
+        text = ONE_SITE[args.format](documents[0])
+    deliver(text.encode("utf-8"), args.output)
     return 0
 
 
-def site_document(site: Site, period: Period) -> dict[str, Any]:
-    """The site's report from its own ledger, as it reads alone."""
+@contextmanager
+def reading(site: Site, period: Period) -> Iterator[tuple[Ledger, dict[str, Any]]]:
+    """The site's ledger, open, and its report of the period, as it reads alone."""
     with open_ledger(site, must_exist=True, writer=False) as ledger:
         refuse_before_start(site, period, ledger.accounting_start_ms)
         if check_record(site, ledger) is not None:
@@ -82,7 +108,18 @@ def site_document(site: Site, period: Period) -> dict[str, Any]:
             period,
             tolerance_pct=site.config.reconciliation.tolerance_pct,
         )
-    return to_document(figures, site.calendar)
+        yield ledger, to_document(figures, site.calendar)
+
+
+def site_document(site: Site, period: Period) -> dict[str, Any]:
+    with reading(site, period) as (_, document):
+        return document
+
+
+def site_pack(site: Site, period: Period) -> Pack:
+    """The report and the days from one reading of the ledger: they agree figure by figure."""
+    with reading(site, period) as (ledger, document):
+        return pack_of(ledger, site.calendar, period, document)
 
 
 def load_sites(configs: list[Path]) -> list[Site]:
@@ -144,17 +181,6 @@ def refusals_of(site: Site, several: bool) -> Iterator[None]:
     else:
         return
     raise UsageError(f"site {site.id}: {problem}" if several else problem) from None
-
-
-def emit(text: str) -> None:
-    """UTF-8 whatever the locale: ids are printed as the site wrote them."""
-    buffer = getattr(sys.stdout, "buffer", None)
-    if buffer is None:
-        sys.stdout.write(text)
-        return
-    sys.stdout.flush()
-    buffer.write(text.encode("utf-8"))
-    buffer.flush()
 
 
 def apply_pending_rates(site: Site) -> None:

@@ -700,6 +700,20 @@ class Ledger:
                 name, start, end, DEEMED[kind], energy, SUPPLIES[supply], rated_w, ROLES[role]
             )
 
+    def energy_by_supply(self, start_ms: int, end_ms: int) -> dict[tuple[Supply, bool], int]:
+        """The billed energy of the rows starting in [start, end), by supply and whether deemed
+        (a site_main meter's is measured, never billed): a row lies inside one local clock hour,
+        so a span of whole local hours is summed exactly."""
+        query = (
+            "SELECT supply, kind != 0, SUM(energy_mj) FROM intervals"
+            f" WHERE start_ms >= ? AND start_ms < ? AND role = {ROLE_CODE[Role.BILLED]}"
+            " GROUP BY supply, kind != 0"
+        )
+        return {
+            (SUPPLIES[supply], bool(deemed)): energy
+            for supply, deemed, energy in self.db.execute(query, (start_ms, end_ms))
+        }
+
     def rate_steps(self) -> list[RateStep]:
         """The rate schedule the ledger has billed with; empty for a ledger from schema 1 that
         no writer has opened yet."""

@@ -98,21 +98,23 @@ def reconciled(document: dict[str, Any]) -> list[str]:
     )
     rows = [
         ["supply", "source", "period", "reference", "billed", "difference", "%", "check"],
-        *(
-            [
-                line["supply"],
-                line["source"],
-                line["period"],
-                line["reference_kwh"],
-                line["billed_kwh"],
-                line["difference_kwh"],
-                "n/a" if line["difference_pct"] is None else line["difference_pct"],
-                check(line),
-            ]
-            for line in section["lines"]
-        ),
+        *([*reconciled_cells(line), check(line)] for line in section["lines"]),
     ]
     return ["", title, *aligned(rows, {3, 4, 5, 6}), *main_meters(section), *invoices(section)]
+
+
+def reconciled_cells(line: dict[str, Any]) -> list[str]:
+    """One reconciliation line's figures as printed, its flag left to the printer."""
+    pct = line["difference_pct"]
+    return [
+        line["supply"],
+        line["source"],
+        line["period"],
+        line["reference_kwh"],
+        line["billed_kwh"],
+        line["difference_kwh"],
+        "n/a" if pct is None else pct,
+    ]
 
 
 def check(line: dict[str, Any]) -> str:
