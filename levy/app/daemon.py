@@ -27,6 +27,7 @@ from levy.app.broker import broker_settings
 from levy.app.errors import UsageError
 from levy.app.health import DEGRADED, HealthServer, Metrics, Status
 from levy.app.journal import START, decode_position
+from levy.app.logs import LOG_FORMAT
 from levy.app.retention import closed_long_enough
 from levy.app.site import Site
 from levy.app.worker import Tick, TickKind, Worker, wall_clock_ms
@@ -36,8 +37,6 @@ from levy.export.influx import InfluxOutput
 from levy.ledger.store import COMPANIONS, Ledger
 
 log = logging.getLogger("levy.daemon")
-LOG_FORMAT = "%(levelname)s %(message)s"
-"""The daemon's log lines, its MQTT process's included."""
 logging.getLogger("apscheduler").setLevel(logging.WARNING)
 """Its INFO lines (every job run) would drown the daemon's own."""
 

@@ -6,8 +6,6 @@ import sys
 from levy.app.errors import UsageError
 from levy.app.worker import wall_clock_ms
 from levy.cli.common import EXIT_UNAVAILABLE, EXIT_USAGE, load_site, open_ledger
-from levy.export.exporter import Exporter
-from levy.export.influx import InfluxOutput
 from levy.export.output import WriteFailure
 from levy.ledger.store import LedgerBusy
 
@@ -21,6 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # influxdb-client takes a quarter of a second to load: only the commands that write pay
+    from levy.export.exporter import Exporter
+    from levy.export.influx import InfluxOutput
+
     site = load_site(args)
     if site.config.influx is None:
         raise UsageError("the configuration has no [influx] section: there is nowhere to export to")

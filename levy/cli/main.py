@@ -10,8 +10,8 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from levy.app.daemon import LOG_FORMAT
 from levy.app.errors import UsageError
+from levy.app.logs import LOG_FORMAT
 from levy.cli import check, close, export, invoice, keygen, replay, report, run, verify
 from levy.cli.common import EXIT_USAGE, load_site, unusable_ledger
 from levy.config import ConfigError, load_config

@@ -5,7 +5,7 @@ site's filing pack (`--format html|pdf`)."""
 import argparse
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,9 +28,7 @@ from levy.ledger.schema import LedgerVersionError
 from levy.ledger.store import Ledger, LedgerError
 from levy.report.consolidate import consolidate
 from levy.report.figures import build_figures
-from levy.report.pack.html import render_html
 from levy.report.pack.model import Pack, pack_of
-from levy.report.pack.pdf import render_pdf
 from levy.report.render import render_json, to_document
 from levy.report.sheet import render_csv, render_sites_csv
 from levy.report.table import render_sites_table, render_table
@@ -43,10 +41,19 @@ DEFAULT_CONFIG = Path("site.toml")
 
 ONE_SITE = {"json": render_json, "csv": render_csv, "table": render_table}
 SEVERAL_SITES = {"json": render_json, "csv": render_sites_csv, "table": render_sites_table}
-PACKS: dict[str, Callable[[Pack], bytes]] = {
-    "html": lambda pack: render_html(pack).encode("utf-8"),
-    "pdf": render_pdf,
-}
+PACKS = ("html", "pdf")
+
+
+def render_pack(kind: str, pack: Pack) -> bytes:
+    """The pack's renderers load matplotlib and fpdf2 (most of a second): imported here, only a
+    pack pays for them, not every command's start."""
+    if kind == "pdf":
+        from levy.report.pack.pdf import render_pdf
+
+        return render_pdf(pack)
+    from levy.report.pack.html import render_html
+
+    return render_html(pack).encode("utf-8")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format in PACKS:
         with refusals_of(sites[0], several):
             pack = site_pack(sites[0], period)
-        deliver(PACKS[args.format](pack), args.output)
+        deliver(render_pack(args.format, pack), args.output)
         return 0
     documents = []
     for site in sites:

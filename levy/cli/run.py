@@ -2,7 +2,6 @@
 
 import argparse
 
-from levy.app.daemon import run_daemon
 from levy.cli.common import load_site
 
 HELP = "the daemon: MQTT in, ledger, InfluxDB out, scheduled sweep and close"
@@ -13,4 +12,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from levy.app.daemon import run_daemon  # its exporter loads influxdb-client: only run pays
+
     return run_daemon(load_site(args))
