@@ -13,25 +13,25 @@ committed and acknowledged (`levy_messages_total`, polled every 50 ms).
 
 import argparse
 import json
-import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.backlog import TOPIC_PREFIX, backlog_start_ms, make_session, payloads, publish
 from bench.fleet import write_fleet
+from bench.running import RunningDaemon
+from bench.table import Figure, ratio_figure, render
 from levy.core.units import ms_to_datetime
 from tests.live.harness import Broker, free_port
 from tests.tsdb.servers import VictoriaMetrics
 
 TOKEN_ENV = "LEVY_BENCH_TOKEN"
-POLL_S = 0.05
+DAEMON = "levy-monitor run"
+TARGET = 0.8
+"""The daemon's share of the bare client's drain to reach (issue 13)."""
 SYNC_LIMIT = 5_000
 """The synchronous bridge writes one HTTP request per message: its rate is taken on this many."""
 
@@ -57,60 +57,77 @@ def peer(kind: str, port: int, client_id: str, expect: int, influx: str | None) 
     return Drain(kind, result["messages"], result["seconds"])
 
 
-def daemon_site(out: Path, meters: int, port: int, health: int, influx: str) -> Path:
+def daemon_site(out: Path, meters: int, port: int, health: int, influx: str, start_ms: int) -> Path:
+    """The accounting starts at the backlog's first reading: as after an outage of a site whose
+    meters were reporting, each meter's first reading sets its baseline and the rest are metered
+    (a start a day earlier would have the first reading deem the day, 24 hourly rows a meter)."""
     extra = (
         f'\n[mqtt]\nport = {port}\nclient_id = "bench-daemon"\ntopics = ["{TOPIC_PREFIX}/#"]\n'
         f"\n[daemon]\nhealth_port = {health}\n"
         f'\n[influx]\nurl = "{influx}"\norg = "bench"\nbucket = "daemon"\n'
         f'token_env = "{TOKEN_ENV}"\n'
     )
-    start = ms_to_datetime(backlog_start_ms(0) - 86_400_000).isoformat()
-    return write_fleet(out, meters, start, extra)
-
-
-def metric(text: str, name: str) -> float:
-    found = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
+    return write_fleet(out, meters, ms_to_datetime(start_ms).isoformat(), extra)
 
 
 def daemon(config: Path, health: int, expect: int, profile: Path | None) -> Drain:
-    url = f"http://127.0.0.1:{health}/metrics"
-    log = (config.parent / "daemon.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "levy", "run", "-c", str(config)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, TOKEN_ENV: "bench"},
-    )
+    running = RunningDaemon(config, health, {TOKEN_ENV: "bench"})
     spy = None
     if profile is not None:
         spy_argv = ["py-spy", "record", "--format", "raw", "--threads", "-o", str(profile)]
-        spy = subprocess.Popen([*spy_argv, "--pid", str(process.pid)], stdout=subprocess.DEVNULL)
+        spy_argv += ["--subprocesses", "--pid", str(running.process.pid)]
+        spy = subprocess.Popen(spy_argv, stdout=subprocess.DEVNULL)
     try:
-        connected_at = None
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"the daemon exited: {(config.parent / 'daemon.log').read_text()}"
-                )
-            try:
-                with urllib.request.urlopen(url, timeout=5) as answer:
-                    text = answer.read().decode()
-            except OSError:
-                time.sleep(POLL_S)
-                continue
-            now = time.perf_counter()
-            if connected_at is None and metric(text, "levy_mqtt_connected") == 1:
-                connected_at = now
-            if connected_at is not None and metric(text, "levy_messages_total") >= expect:
-                return Drain("levy-monitor run", expect, now - connected_at)
-            time.sleep(POLL_S)
+        connected_at = running.wait_for("levy_mqtt_connected", 1)
+        done_at = running.wait_for("levy_messages_total", expect)
+        return Drain(DAEMON, expect, done_at - connected_at)
     finally:
         if spy is not None:
             spy.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
             spy.wait(timeout=60)
-        process.terminate()
-        process.wait(timeout=60)
+        running.stop()
+
+
+def measure(
+    meters: int, readings: int, out: Path, profile: Path | None = None, peers: bool = True
+) -> list[Figure]:
+    out = out.resolve()
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    broker = Broker(out / "broker").start()
+    database = VictoriaMetrics(out / "victoria").start()
+    try:
+        health = free_port()
+        first_ms = backlog_start_ms(readings)
+        config = daemon_site(out / "site", meters, broker.port, health, database.url, first_ms)
+        contenders = ["bench-bare", "bench-daemon", "bench-sync", "bench-batch"]
+        for client_id in contenders:
+            make_session(broker.port, client_id, [f"{TOPIC_PREFIX}/#"])
+        messages = list(payloads(meters, readings, first_ms))
+        publish(broker.port, messages)
+        total = len(messages)
+        bare = peer("bare", broker.port, "bench-bare", total, None)
+        results = [daemon(config, health, total, profile)]
+        if peers:
+            results += [
+                peer("influx-batch", broker.port, "bench-batch", total, database.url),
+                peer("influx-sync", broker.port, "bench-sync", SYNC_LIMIT, database.url),
+            ]
+    finally:
+        database.stop()
+        broker.stop()
+    backlog = f"{meters:,} meters x {readings} = {total:,} QoS 1 messages"
+    return [
+        ratio_figure(
+            f"{result.contender} draining a queued backlog ({backlog})",
+            result.rate,
+            "msg/s",
+            "bare paho client",
+            bare.rate,
+            TARGET if result.contender == DAEMON else None,
+        )
+        for result in results
+    ]
 
 
 def main() -> None:
@@ -121,41 +138,11 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, help="record the daemon with py-spy (collapsed stacks) here"
     )
-    args = parser.parse_args()
-    out = args.out.resolve()
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    broker = Broker(out / "broker").start()
-    database = VictoriaMetrics(out / "victoria").start()
-    try:
-        health = free_port()
-        config = daemon_site(out / "site", args.meters, broker.port, health, database.url)
-        contenders = ["bench-bare", "bench-daemon", "bench-sync", "bench-batch"]
-        for client_id in contenders:
-            make_session(broker.port, client_id, [f"{TOPIC_PREFIX}/#"])
-        messages = list(payloads(args.meters, args.readings, backlog_start_ms(args.readings)))
-        published_s = publish(broker.port, messages)
-        total = len(messages)
-        results = [
-            peer("bare", broker.port, "bench-bare", total, None),
-            daemon(config, health, total, args.profile),
-            peer("influx-batch", broker.port, "bench-batch", total, database.url),
-            peer("influx-sync", broker.port, "bench-sync", SYNC_LIMIT, database.url),
-        ]
-    finally:
-        database.stop()
-        broker.stop()
-    ceiling = results[0].rate
-    print(
-        f"backlog: {args.meters} meters x {args.readings} readings = {total:,} QoS 1 messages "
-        f"(published in {published_s:.1f} s)"
+    parser.add_argument(
+        "--no-peers", action="store_true", help="the daemon and its ceiling only (while tuning)"
     )
-    print(f"{'contender':<24} {'messages':>9} {'seconds':>8} {'msg/s':>9} {'ratio':>6}")
-    for result in results:
-        print(
-            f"{result.contender:<24} {result.messages:>9,} {result.seconds:>8.2f} "
-            f"{result.rate:>9,.0f} {result.rate / ceiling:>6.2f}"
-        )
+    args = parser.parse_args()
+    print(render(measure(args.meters, args.readings, args.out, args.profile, not args.no_peers)))
 
 
 if __name__ == "__main__":

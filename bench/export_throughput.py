@@ -15,6 +15,7 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 
 from bench.fleet import write_fleet
 from bench.month_report import build_month
+from bench.table import Figure, ratio_figure, render
 from levy.app.site import Site
 from levy.config import load_config
 from levy.config.sections import InfluxConfig
@@ -76,26 +77,29 @@ def exported(site: Site) -> float:
     return spent
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--meters", type=int, default=1000)
-    parser.add_argument("--days", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=Path("bench/out/export"))
-    args = parser.parse_args()
+def measure(meters: int, days: int, out: Path) -> list[Figure]:
     os.environ[TOKEN_ENV] = "bench"
-    site = built_ledger(args.out.resolve(), args.meters, args.days)
-    database = VictoriaMetrics(args.out / "victoria").start()
+    site = built_ledger(out.resolve(), meters, days)
+    database = VictoriaMetrics(out / "victoria").start()
     try:
         site = with_influx(site, database.url)
         rows, bare_s = ceiling(site, database.url)
         export_s = exported(site)
     finally:
         database.stop()
-    print(f"meters x days          {args.meters} x {args.days}")
-    print(f"ledger rows            {rows}")
-    print(f"bare client (ceiling)  {rows / bare_s:,.0f} points/s ({bare_s:.1f} s)")
-    print(f"levy-monitor export    {rows / export_s:,.0f} points/s ({export_s:.1f} s)")
-    print(f"ratio                  {bare_s / export_s:.2f}")
+    name = f"export of {meters:,} meters x {days} days ({rows:,} rows) into VictoriaMetrics"
+    return [
+        ratio_figure(name, rows / export_s, "points/s", "bare influxdb-client", rows / bare_s, None)
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--meters", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=Path("bench/out/export"))
+    args = parser.parse_args()
+    print(render(measure(args.meters, args.days, args.out)))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from bench.fleet import write_fleet
+from bench.table import Figure, bound_figure, render
 from levy.app.site import Site
 from levy.config import load_config
 from levy.core.calendar import parse_period
@@ -23,6 +24,8 @@ from levy.report.render import render_json, to_document
 
 STEP_MS = 900_000
 MJ_PER_STEP = 2_880_000_000 * STEP_MS // 3_600_000  # 3.2 kW of a 3.6 kW rig
+REPORT_BOUND_S = 1.0
+SIZE_BOUND_MIB = 2048
 
 
 def silent(meter: int, ms: int) -> bool:
@@ -44,34 +47,41 @@ def build_month(site: Site, ledger: Ledger, start: int, end: int, meters: list[s
     return count
 
 
+def measure(meters: int, month: str, out: Path) -> list[Figure]:
+    config = write_fleet(out, meters, f"{month}-01T00:00:00+05:00")
+    ledger_path = out / "ledger.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{ledger_path}{suffix}").unlink(missing_ok=True)
+    site = Site.from_config(load_config(config))
+    period = parse_period(month)
+    start, end = site.calendar.period_bounds(period)
+    with Ledger(ledger_path) as ledger:
+        build_month(site, ledger, start, end, [m.id for m in site.config.meters])
+        ledger.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        rows = ledger.db.execute("SELECT COUNT(*) FROM intervals").fetchone()[0]
+        began = time.perf_counter()
+        figures = build_figures(ledger, site.id, site.calendar, site.rates, period)
+        render_json(to_document(figures, site.calendar))
+        report_s = time.perf_counter() - began
+    size_mib = ledger_path.stat().st_size / 2**20
+    return [
+        bound_figure(
+            f"monthly report (JSON) of {meters:,} meters, {rows:,} rows",
+            report_s,
+            "s",
+            REPORT_BOUND_S,
+        ),
+        bound_figure(f"ledger of that month ({rows:,} rows)", size_mib, "MiB", SIZE_BOUND_MIB),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--meters", type=int, default=10_000)
     parser.add_argument("--month", default="2026-10")
     parser.add_argument("--out", type=Path, default=Path("bench/out/month"))
     args = parser.parse_args()
-    config = write_fleet(args.out, args.meters, f"{args.month}-01T00:00:00+05:00")
-    ledger_path = args.out / "ledger.sqlite"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{ledger_path}{suffix}").unlink(missing_ok=True)
-    site = Site.from_config(load_config(config))
-    period = parse_period(args.month)
-    start, end = site.calendar.period_bounds(period)
-    ledger = Ledger(ledger_path)
-    began = time.perf_counter()
-    readings = build_month(site, ledger, start, end, [m.id for m in site.config.meters])
-    built = time.perf_counter() - began
-    ledger.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    rows = ledger.db.execute("SELECT COUNT(*) FROM intervals").fetchone()[0]
-    began = time.perf_counter()
-    figures = build_figures(ledger, site.id, site.calendar, site.rates, period)
-    text = render_json(to_document(figures, site.calendar))
-    report_s = time.perf_counter() - began
-    print(f"meters           {args.meters}")
-    print(f"readings applied {readings} in {built:.0f} s")
-    print(f"ledger rows      {rows}")
-    print(f"ledger size      {ledger_path.stat().st_size / 2**20:.0f} MiB")
-    print(f"monthly report   {report_s:.2f} s ({len(text) // 1024} KiB of JSON)")
+    print(render(measure(args.meters, args.month, args.out)))
 
 
 if __name__ == "__main__":

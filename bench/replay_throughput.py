@@ -15,11 +15,14 @@ from datetime import datetime
 from pathlib import Path
 
 from bench.fleet import write_fleet
+from bench.table import Figure, ratio_figure, render
 from collector.feed import format_feed_line
 from levy.config import load_config
 from levy.core.units import datetime_to_ms
 
 START = "2026-10-01T00:00:00+05:00"
+TARGET = 0.5
+"""Replay's share of the JSON floor to reach (issue 13)."""
 
 
 def write_feed(path: Path, lines: int, meters: int) -> None:
@@ -50,24 +53,26 @@ def replayed(config: Path, feed: Path) -> float:
     return time.perf_counter() - began
 
 
+def measure(lines: int, meters: int, out: Path) -> list[Figure]:
+    config = write_fleet(out, meters, START)
+    feed = out / "feed.jsonl"
+    write_feed(feed, lines, meters)
+    floor_s = json_floor(feed)
+    ledger = load_config(config).ledger.path
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        Path(f"{ledger}{suffix}").unlink(missing_ok=True)
+    replay_s = replayed(config, feed)
+    name = f"replay, {lines:,} lines of {meters:,} meters, into a fresh ledger"
+    return [ratio_figure(name, lines / replay_s, "lines/s", "json floor", lines / floor_s, TARGET)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--meters", type=int, default=10_000)
     parser.add_argument("--out", type=Path, default=Path("bench/out/replay"))
     args = parser.parse_args()
-    config = write_fleet(args.out, args.meters, START)
-    feed = args.out / "feed.jsonl"
-    write_feed(feed, args.lines, args.meters)
-    floor_s = json_floor(feed)
-    ledger = load_config(config).ledger.path
-    for suffix in ("", "-wal", "-shm", ".lock"):
-        Path(f"{ledger}{suffix}").unlink(missing_ok=True)
-    replay_s = replayed(config, feed)
-    print(f"lines                  {args.lines:,} of {args.meters:,} meters")
-    print(f"json floor             {args.lines / floor_s:,.0f} lines/s ({floor_s:.1f} s)")
-    print(f"levy-monitor replay    {args.lines / replay_s:,.0f} lines/s ({replay_s:.1f} s)")
-    print(f"ratio                  {floor_s / replay_s:.2f}")
+    print(render(measure(args.lines, args.meters, args.out)))
 
 
 if __name__ == "__main__":

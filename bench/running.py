@@ -1,0 +1,67 @@
+"""The daemon as systemd runs it (`levy-monitor run` in a process of its own), watched through its
+own `/metrics` and `/proc`, for the benchmarks that time it or weigh it."""
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+POLL_S = 0.05
+
+
+def metric(text: str, name: str) -> float:
+    found = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+class RunningDaemon:
+    def __init__(self, config: Path, health_port: int, env: dict[str, str] | None = None) -> None:
+        self.log_path = config.parent / "daemon.log"
+        self.url = f"http://127.0.0.1:{health_port}/metrics"
+        self.started_at = time.perf_counter()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "levy", "run", "-c", str(config)],
+            stdout=self.log_path.open("a"),
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+
+    def metrics(self) -> str | None:
+        """The metrics page, or None while the daemon does not answer yet."""
+        if self.process.poll() is not None:
+            raise RuntimeError(f"the daemon exited: {self.log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(self.url, timeout=5) as answer:
+                return str(answer.read().decode())
+        except OSError:
+            return None
+
+    def wait_for(self, name: str, at_least: float, timeout_s: float = 3600) -> float:
+        """perf_counter() when the metric first reads `at_least` or more."""
+        deadline = time.perf_counter() + timeout_s
+        while time.perf_counter() < deadline:
+            text = self.metrics()
+            if text is not None and metric(text, name) >= at_least:
+                return time.perf_counter()
+            time.sleep(POLL_S)
+        raise RuntimeError(f"{name} did not reach {at_least} in {timeout_s} s")
+
+    def resident_mib(self) -> float:
+        """Resident memory of the daemon and its MQTT process together."""
+        pids = [self.process.pid]
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        pids += [int(pid) for pid in children.read_text().split()]
+        return sum(_resident_kib(pid) for pid in pids) / 1024
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=120)
+
+
+def _resident_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    return int(found.group(1)) if found else 0
