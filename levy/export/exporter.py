@@ -11,14 +11,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from influxdb_client import Point
-
 from levy.app.health import Metrics
 from levy.app.site import Site
 from levy.core.calendar import Period, parse_period
 from levy.core.model import Availability
 from levy.core.status import meter_status
 from levy.core.units import MS_PER_S
+from levy.export.line import Line
 from levy.export.output import Output, WriteFailure
 from levy.export.points import export_point, interval_point, liability_points, meter_point
 from levy.ledger.changes import ExportMark, ExportMarks, changed_rows, pending_rows
@@ -154,16 +153,16 @@ class Exporter:
         start = self.ledger.accounting_start_ms or 0
         return max(self.ledger.clock_ms - 1, start)
 
-    def write(self, points: list[Point]) -> None:
+    def write(self, points: list[Line]) -> None:
         for start in range(0, len(points), BATCH_ROWS):
             self.output.write([p.to_line_protocol() for p in points[start : start + BATCH_ROWS]])
 
-    def liabilities(self, from_ms: int | None, last_ms: int) -> list[Point]:
+    def liabilities(self, from_ms: int | None, last_ms: int) -> list[Line]:
         """The periods from the one holding `from_ms` (the earliest row sent) to the one holding
         `last_ms`, each as it stands at `last_ms`."""
         assert self.ledger is not None
         calendar = self.site.calendar
-        points: list[Point] = []
+        points: list[Line] = []
         first_ms = last_ms if from_ms is None else min(from_ms, last_ms)
         for period in self.periods(first_ms, last_ms):
             figures = build_figures(

@@ -2,46 +2,51 @@
 point sent again (a row that grew, a liability recomputed) overwrites itself. Numbers become
 floats only here, from exact values; the ledger stays exact."""
 
+import functools
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
-
-from influxdb_client import Point, WritePrecision
 
 from levy.core.engine import Row
 from levy.core.model import Basis, Measure, Supply
 from levy.core.rules import MeterState
 from levy.core.status import MeterStatus
 from levy.core.units import MJ_PER_KWH, MS_PER_S
+from levy.export.line import Line
 from levy.report.figures import PeriodFigures
 
 ALL_SUPPLIES = "all"
 
 
-def _point(measurement: str, site: str, time_ms: int) -> Point:
-    return Point(measurement).tag("site", site).time(time_ms, WritePrecision.MS)
+def _point(measurement: str, site: str, time_ms: int) -> Line:
+    return Line(measurement, time_ms).tag("site", site)
 
 
-def interval_point(site: str, row: Row) -> Point:
-    """One ledger row: kWh and the fee at its rate, unrounded."""
-    kwh = Fraction(row.energy_mj, MJ_PER_KWH)
+def interval_point(site: str, row: Row) -> Line:
+    """One ledger row: kWh and the fee at its rate, unrounded (each the float nearest the exact
+    value: Python divides integers correctly rounded)."""
+    numerator, denominator = _ratio(row.rate)
     point = (
         _point("levy_interval", site, row.start_ms)
         .tag("meter", row.meter)
         .tag("supply", row.supply.value)
+        .tag("basis", row.basis.value)
     )
-    point.tag("basis", row.basis.value)
     if row.reason is not None:
         point.tag("reason", row.reason.value)
     return (
-        point.field("kwh", float(kwh))
-        .field("fee_tenge", float(kwh * Fraction(row.rate)))
-        .field("rate", float(row.rate))
+        point.field("kwh", row.energy_mj / MJ_PER_KWH)
+        .field("fee_tenge", row.energy_mj * numerator / (MJ_PER_KWH * denominator))
+        .field("rate", numerator / denominator)
         .field("seconds", (row.end_ms - row.start_ms) / MS_PER_S)
     )
 
 
-def liability_points(figures: PeriodFigures, document: dict[str, Any], at_ms: int) -> list[Point]:
+@functools.cache
+def _ratio(rate: Decimal) -> tuple[int, int]:
+    return rate.as_integer_ratio()
+
+
+def liability_points(figures: PeriodFigures, document: dict[str, Any], at_ms: int) -> list[Line]:
     """A period so far, per supply and for the site, from the report's own document (`document`
     is `render.to_document(figures)`), so the figures equal the report's as printed; `at_ms` is
     the last millisecond accounted, and a finished period's point sits at its own last one.
@@ -93,7 +98,7 @@ def meter_point(
     state: MeterState,
     open_row: Row | None,
     now_ms: int,
-) -> Point:
+) -> Line:
     """A meter's live state at `now_ms`: status, how long since its last valid reading and since
     it became faulty, and its power and register where the ledger knows them."""
     point = (
@@ -121,7 +126,7 @@ def meter_point(
     return point
 
 
-def export_point(site: str, lag_s: float, pending_rows: int, now_ms: int) -> Point:
+def export_point(site: str, lag_s: float, pending_rows: int, now_ms: int) -> Line:
     """The daemon's heartbeat: how far the export is behind the ledger."""
     return (
         _point("levy_export", site, now_ms)
