@@ -165,6 +165,14 @@ class SealedMeter:
 
 
 METER_AT = {column: at for at, column in enumerate(FIELDS["meters"])}
+_REGISTERED = ("supply", "rated_w", "start_ms", "end_ms")
+"""What `register_meters` writes over: a meter's configured attributes."""
+_NAMED = "WHERE name IN (SELECT value FROM json_each(?))"
+"""The meters named in a JSON list: what a registration or a removal reseals."""
+
+
+def _registration(spec: MeterSpec) -> tuple[Any, ...]:
+    return (spec.supply.value, spec.rated_w, spec.start_ms, spec.end_ms)
 
 
 _INTERVAL_SEALS = (
@@ -438,14 +446,20 @@ class Ledger:
 
     def register_meters(self, specs: Iterable[MeterSpec]) -> None:
         """Record each configured meter's current supply, rating and span: reports name meters
-        and find coverage from the ledger alone. What was billed stays on the rows."""
-        with self.recording() as record, resealing(record, METERS, self.named):
-            for spec in specs:
-                record.db.execute(
-                    "INSERT INTO meters (name, supply, rated_w, measure, start_ms, end_ms,"
-                    " accrued_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
-                    " supply = excluded.supply, rated_w = excluded.rated_w,"
-                    " start_ms = excluded.start_ms, end_ms = excluded.end_ms",
+        and find coverage from the ledger alone. What was billed stays on the rows. Only the
+        meters that are new or differ are written (and resealed): a restart with 100,000
+        unchanged meters writes nothing."""
+        changed = [spec for spec in specs if self._registered(spec) != _registration(spec)]
+        if not changed:
+            return
+        names = (json.dumps([spec.id for spec in changed]),)
+        with self.recording() as record, resealing(record, METERS, self.named, _NAMED, names):
+            record.db.executemany(
+                "INSERT INTO meters (name, supply, rated_w, measure, start_ms, end_ms,"
+                " accrued_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+                " supply = excluded.supply, rated_w = excluded.rated_w,"
+                " start_ms = excluded.start_ms, end_ms = excluded.end_ms",
+                [
                     (
                         spec.id,
                         spec.supply.value,
@@ -454,8 +468,17 @@ class Ledger:
                         spec.start_ms,
                         spec.end_ms,
                         spec.start_ms,
-                    ),
-                )
+                    )
+                    for spec in changed
+                ],
+            )
+
+    def _registered(self, spec: MeterSpec) -> tuple[Any, ...] | None:
+        """What the ledger holds of `spec`'s registration (as checked against its seal)."""
+        meter = self._sealed.get(spec.id)
+        if meter is None:
+            return None
+        return tuple(meter.value(column) for column in _REGISTERED)
 
     def billed_meters(self) -> set[str]:
         """Meters with intervals in the ledger."""
@@ -467,8 +490,12 @@ class Ledger:
 
     def forget_meters(self, names: Iterable[str]) -> None:
         """Drop meters that never billed anything and are no longer configured."""
-        with self.recording() as record, resealing(record, METERS, self.named):
-            record.db.executemany("DELETE FROM meters WHERE name = ?", [(name,) for name in names])
+        gone = list(names)
+        if not gone:
+            return
+        named = (json.dumps(gone),)
+        with self.recording() as record, resealing(record, METERS, self.named, _NAMED, named):
+            record.db.executemany("DELETE FROM meters WHERE name = ?", [(name,) for name in gone])
 
     def meters(self) -> dict[str, StoredMeter]:
         rows = self.db.execute(
@@ -493,9 +520,11 @@ class Ledger:
             )
         query = (
             "SELECT m.name, i.start_ms, i.end_ms, i.kind, i.energy_mj, i.supply, i.rated_w,"
-            " i.rate, i.role, i.seal FROM meters m JOIN intervals i"
+            " i.rate, i.role, i.seal FROM meters m CROSS JOIN intervals i"
             " ON i.meter_id = m.id AND i.start_ms = m.open_row_ms"
         )
+        # CROSS JOIN keeps meters outside: one primary-key look-up per meter, where the
+        # planner would otherwise scan every interval of the ledger (a minute for a month)
         for *values, stored in self.db.execute(query):
             if self.writer and stored != seal("intervals", values):
                 raise tampered(self.named("intervals", (), tuple(values)))
