@@ -66,13 +66,16 @@ class MqttProcess:
         self._process: multiprocessing.process.BaseProcess | None = None
         self._reader: threading.Thread | None = None
         self._send_lock = threading.Lock()
+        self._timeout_s = START_TIMEOUT_S
 
     @property
     def connected(self) -> bool:
         return self.connected_since_ms is not None
 
-    def start(self, timeout_s: float = START_TIMEOUT_S) -> None:
-        """As `MqttSource.start`: FatalConnectionError for a refusal retrying cannot fix."""
+    def launch(self, timeout_s: float = START_TIMEOUT_S) -> None:
+        """Start the child without waiting for it: it imports and connects on the other core
+        while the daemon loads its ledger (a restart with 100,000 meters takes seconds), and
+        what it receives meanwhile waits in the pipe, unacknowledged."""
         context = multiprocessing.get_context("spawn")
         events_in, events_out = context.Pipe(duplex=False)
         acks_in, acks_out = context.Pipe(duplex=False)
@@ -86,7 +89,16 @@ class MqttProcess:
         events_out.close()
         acks_in.close()
         self._events, self._acks = events_in, acks_out
-        answer = events_in.recv() if events_in.poll(timeout_s + START_TIMEOUT_S) else None
+        self._timeout_s = timeout_s
+
+    def start(self, timeout_s: float = START_TIMEOUT_S) -> None:
+        """As `MqttSource.start`: FatalConnectionError for a refusal retrying cannot fix. Waits
+        for the child `launch` started, or launches it first."""
+        if self._events is None:
+            self.launch(timeout_s)
+        assert self._events is not None
+        wait_s = self._timeout_s + START_TIMEOUT_S
+        answer = self._events.recv() if self._events.poll(wait_s) else None
         if answer is None or answer[0] != _STARTED:
             problem = "the MQTT process did not start" if answer is None else answer[1]
             self.stop()

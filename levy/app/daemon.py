@@ -173,7 +173,15 @@ def run_site(
     scheduler, and the worker until `stopping`. A UsageError comes before the worker runs."""
     config = site.config
     with contextlib.ExitStack() as stack:
+        inbox: queue.Queue[Received | Tick | LinkEvent] = queue.Queue(
+            maxsize=config.daemon.queue_max
+        )
         ledger = stack.enter_context(Ledger(config.ledger.path))
+        # the ledger's lock first: a second daemon on the same ledger must not take over the
+        # first one's MQTT session before it is refused
+        source = MqttProcess(settings, inbox, LOG_FORMAT)
+        source.launch()
+        stack.callback(source.stop)  # a start refused below leaves no child behind
         archive = stack.enter_context(
             RawArchive(
                 config.archive.dir,
@@ -192,10 +200,6 @@ def run_site(
         engine = site.open_engine(ledger, start)
         if new_ledger:
             archive.append([(start, START, b"")])
-        inbox: queue.Queue[Received | Tick | LinkEvent] = queue.Queue(
-            maxsize=config.daemon.queue_max
-        )
-        source = MqttProcess(settings, inbox, LOG_FORMAT)
         router = Router(config.meters, config.zone, config.daemon.max_payload_bytes)
         worker = Worker(site, ledger, engine, router, archive, source, inbox, metrics, stopping)
         worker.go_blind(max(ledger.clock_ms, ledger.accounting_start_ms or 0), wall_clock_ms())
@@ -219,6 +223,5 @@ def run_site(
             scheduler.shutdown(wait=False)
             if exporter is not None:
                 exporter.close()
-            source.stop()
     log.info("stopped")
     return 0

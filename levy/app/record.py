@@ -57,7 +57,7 @@ def _rates_in_force(schedule: RateSchedule, ms: int) -> str:
 def check_meters(ledger: Ledger, configured: set[str]) -> list[str]:
     """A meter the ledger has billed cannot silently leave the configuration; returns the
     unconfigured ones that never billed anything (a writer forgets them)."""
-    missing = sorted(set(ledger.meters()) - configured)
+    missing = sorted(ledger.meter_names() - configured)
     billed = ledger.billed_meters()
     dropped = [name for name in missing if name in billed]
     if dropped:

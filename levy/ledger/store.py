@@ -45,6 +45,10 @@ SUPPLIES = [Supply.GRID, Supply.OFF_GRID]
 SUPPLY_CODE = {supply: code for code, supply in enumerate(SUPPLIES)}
 ROLES = [Role.BILLED, Role.SITE_MAIN]
 ROLE_CODE = {role: code for code, role in enumerate(ROLES)}
+SUPPLY_NAMED = {supply.value: supply for supply in Supply}
+MEASURE_NAMED = {measure.value: measure for measure in Measure}
+"""The enums by the text the meters table keeps: a dict look-up, where calling the enum costs
+microseconds, 100,000 times at a large site's start."""
 ADD_TO_TOTALS = (
     "INSERT INTO totals (meter_id, bucket_ms, kind, supply, rated_w, rate, energy_mj, role)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -497,12 +501,15 @@ class Ledger:
         with self.recording() as record, resealing(record, METERS, self.named, _NAMED, named):
             record.db.executemany("DELETE FROM meters WHERE name = ?", [(name,) for name in gone])
 
+    def meter_names(self) -> set[str]:
+        return {name for (name,) in self.db.execute("SELECT name FROM meters")}
+
     def meters(self) -> dict[str, StoredMeter]:
         rows = self.db.execute(
             "SELECT name, supply, rated_w, start_ms, end_ms, accrued_ms FROM meters ORDER BY name"
         )
         return {
-            name: StoredMeter(name, Supply(supply), rated_w, start, end, accrued)
+            name: StoredMeter(name, SUPPLY_NAMED[supply], rated_w, start, end, accrued)
             for name, supply, rated_w, start, end, accrued in rows
         }
 
@@ -514,7 +521,7 @@ class Ledger:
         for name, meter in self._sealed.items():
             b_ms, measure = meter.value("baseline_ms"), meter.value("measure")
             baseline = Baseline(b_ms, meter.value("baseline_value")) if b_ms is not None else None
-            decided = Measure(measure) if measure is not None else None
+            decided = MEASURE_NAMED[measure] if measure is not None else None
             states[name] = MeterState(
                 meter.value("accrued_ms"), baseline, decode_faults(meter.value("faults")), decided
             )
