@@ -57,6 +57,7 @@ def main() -> None:
     for name in args.only.split(","):
         print(f"running {name} ...", file=sys.stderr, flush=True)
         figures += benchmarks[name]()
+        print(render(figures), file=sys.stderr, flush=True)  # so far, should a later one fail
     print(machine())
     print()
     print(render(figures))
