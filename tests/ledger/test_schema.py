@@ -11,6 +11,7 @@ from levy.core.model import Measure, RejectReason, Supply
 from levy.core.rules import MeterSpec, MeterState
 from levy.ledger.schema import SCHEMA_VERSION, LedgerVersionError
 from levy.ledger.store import Ledger, LedgerError, RejectionRecord
+from tests.ledger.test_chain import verified
 
 
 def test_a_new_ledger_is_at_the_current_version_in_wal_mode(tmp_path):
@@ -74,3 +75,25 @@ def test_a_second_writer_is_refused_while_readers_are_welcome(tmp_path):
             assert reader.clock_ms == 0
     with Ledger(path):
         pass
+
+
+def test_registering_meters_as_they_are_writes_nothing_and_a_change_reseals_only_it(tmp_path):
+    """A restart of a large site registers every configured meter: those stored as configured
+    cost no write and no seal, and a changed one is written, resealed and chained."""
+    path = tmp_path / "l.sqlite"
+    meters = [MeterSpec(f"m{n}", 1000, Supply.GRID, Measure.ENERGY, 0) for n in range(3)]
+    with Ledger(path) as ledger:
+        ledger.bind_site("s", 0, "Asia/Almaty")
+        ledger.register_meters(meters)
+        head = ledger.chain_head()
+        seals = dict(ledger.db.execute("SELECT name, seal FROM meters"))
+    with Ledger(path) as ledger:
+        ledger.register_meters(meters)
+        ledger.forget_meters([])
+        assert ledger.chain_head() == head
+        ledger.register_meters([*meters[:2], MeterSpec("m2", 2000, Supply.GRID, None, 0)])
+        after = dict(ledger.db.execute("SELECT name, seal FROM meters"))
+        assert ledger.chain_head() != head
+        assert ledger.meters()["m2"].rated_w == 2000
+    assert {name for name in seals if seals[name] != after[name]} == {"m2"}
+    assert verified(path)  # every check passes: seals, chain and state digest agree
