@@ -22,6 +22,7 @@ class RunningDaemon:
         self.log_path = config.parent / "daemon.log"
         self.url = f"http://127.0.0.1:{health_port}/metrics"
         self.started_at = time.perf_counter()
+        """perf_counter() just before the process was started: what `wait_for` times from."""
         self.process = subprocess.Popen(
             [sys.executable, "-m", "levy", "run", "-c", str(config)],
             stdout=self.log_path.open("a"),

@@ -12,7 +12,6 @@ committed (configuration, ledger and state loaded, broker connected).
 
 import argparse
 import shutil
-import time
 from pathlib import Path
 
 from bench.backlog import TOPIC_PREFIX, backlog_start_ms, make_session, payloads, publish
@@ -49,10 +48,9 @@ def measure(meters: int, out: Path) -> list[Figure]:
         finally:
             running.stop()
         publish(broker.port, list(payloads(1, 1, backlog_start_ms(1))))
-        began = time.perf_counter()
         running = RunningDaemon(config, health)
         try:
-            recovery_s = running.wait_for("levy_messages_total", 1) - began
+            recovery_s = running.wait_for("levy_messages_total", 1) - running.started_at
         finally:
             running.stop()
     finally:

@@ -15,20 +15,13 @@ class Figure:
     ceiling_value: float | None = None
     target: str = ""
     met: bool | None = None
-    higher_is_better: bool = True
 
     @property
     def ratio(self) -> float | None:
-        """The figure as a share of its ceiling: 1.0 is as fast as the ceiling."""
-        if self.ceiling_value is None or not self.value or not self.ceiling_value:
+        """The figure as a share of its ceiling (a rate): 1.0 is as fast as the ceiling."""
+        if not self.ceiling_value:
             return None
-        if self.higher_is_better:
-            return self.value / self.ceiling_value
-        return self.ceiling_value / self.value
-
-
-def at_least(ratio: float) -> str:
-    return f">= {ratio:g} of ceiling"
+        return self.value / self.ceiling_value
 
 
 def ratio_figure(
@@ -36,16 +29,13 @@ def ratio_figure(
 ) -> Figure:
     """A rate set against its ceiling, met when it reaches `target` of it (if there is one)."""
     met = None if target is None else value >= target * ceiling_value
-    return Figure(
-        name, value, unit, ceiling, ceiling_value, at_least(target) if target else "", met
-    )
+    shown = f">= {target:g} of ceiling" if target else ""
+    return Figure(name, value, unit, ceiling, ceiling_value, shown, met)
 
 
 def bound_figure(name: str, value: float, unit: str, bound: float) -> Figure:
     """A cost (seconds, MB) with no ceiling, met when under `bound`."""
-    return Figure(
-        name, value, unit, target=f"< {bound:g} {unit}", met=value < bound, higher_is_better=False
-    )
+    return Figure(name, value, unit, target=f"< {bound:g} {unit}", met=value < bound)
 
 
 def _number(value: float) -> str:

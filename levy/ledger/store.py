@@ -502,7 +502,8 @@ class Ledger:
             record.db.executemany("DELETE FROM meters WHERE name = ?", [(name,) for name in gone])
 
     def meter_names(self) -> set[str]:
-        return {name for (name,) in self.db.execute("SELECT name FROM meters")}
+        """The meters stored, as last loaded (every write of meters reloads them)."""
+        return set(self._ids)
 
     def meters(self) -> dict[str, StoredMeter]:
         rows = self.db.execute(
