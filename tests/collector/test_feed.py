@@ -6,8 +6,11 @@ https://github.com/eclipse/mosquitto/blob/master/client/sub_client_output.c
 with tst = strftime("%Y-%m-%dT%H:%M:%S.000000Z%z") of the local time, microseconds filled in.
 """
 
+import base64
 import gzip
+import hashlib
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -162,6 +165,41 @@ def test_archive_lines_round_trip(tmp_path: Path, payload: bytes) -> None:
     assert record["payloadlen"] == len(payload)
     [read] = read_feed(write(tmp_path, [line]))
     assert read == FeedLine(1, MS, "mining/экибастуз/rig-1", payload)
+
+
+def archive_line_as_json_writes_it(received_ms: int, topic: str, payload: bytes, limit: int) -> str:
+    """The archive line's definition: json.dumps of its members, which the fast writer must
+    match byte for byte (archives written before it are read and compared as they are)."""
+    tst = datetime.fromtimestamp(received_ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    record: dict[str, object] = {
+        "tst": f"{tst}.{received_ms % 1000:03d}000Z+0000",
+        "topic": feed.cap_topic(topic),
+        "payloadlen": len(payload),
+    }
+    key, kept = (
+        ("payload_cut", payload[: feed.CUT_KEPT]) if len(payload) > limit else ("payload", payload)
+    )
+    try:
+        record[key] = kept.decode("utf-8") if kept else None
+    except UnicodeDecodeError:
+        record[f"{key}_b64"] = base64.b64encode(kept).decode("ascii")
+    if len(payload) > limit:
+        record["payload_sha256"] = hashlib.sha256(payload).hexdigest()
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+@settings(max_examples=500)
+@given(
+    received_ms=st.integers(0, 2**42),
+    topic=st.text(min_size=1, max_size=400),
+    payload=st.one_of(st.binary(max_size=80), st.text(max_size=80).map(str.encode)),
+    limit=st.sampled_from([0, 8, 1024]),
+)
+def test_archive_lines_are_json_dumps_of_their_members(
+    received_ms: int, topic: str, payload: bytes, limit: int
+) -> None:
+    expected = archive_line_as_json_writes_it(received_ms, topic, payload, limit)
+    assert format_feed_line(received_ms, topic, payload, limit) == expected
 
 
 def test_a_replayed_line_routes_like_the_live_message(tmp_path: Path) -> None:
