@@ -23,7 +23,7 @@ import queue
 import signal
 import threading
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Protocol
 
 from .mqtt import (
     BrokerSettings,
@@ -49,13 +49,17 @@ Wire = tuple[int, str, bytes, int, int, int] | LinkEvent
 """A message as it crosses the pipe (a plain tuple pickles fastest), or a link event."""
 
 
+class Inbox(Protocol):
+    """Where the daemon's reader puts what arrives: `levy.app.inbox.Inbox`."""
+
+    def put(self, item: list[Received] | LinkEvent, timeout: float | None = None) -> None: ...
+
+
 class MqttProcess:
     """What the worker needs of an `MqttSource` (start, stop, acknowledgements and the link's
     state), with the source itself in a child process."""
 
-    def __init__(
-        self, settings: BrokerSettings, inbox: "queue.Queue[Any]", log_format: str
-    ) -> None:
+    def __init__(self, settings: BrokerSettings, inbox: Inbox, log_format: str) -> None:
         self.settings = settings
         self.inbox = inbox
         self.session = 0
@@ -137,12 +141,18 @@ class MqttProcess:
             except (EOFError, OSError):
                 self.connected_since_ms = None
                 return
+            messages: list[Received] = []
             for item in items:
                 if isinstance(item, LinkEvent):
+                    if messages:
+                        self.inbox.put(messages)
+                        messages = []
                     self._follow(item)
                     self.inbox.put(item)
                 else:
-                    self.inbox.put(Received(*item))
+                    messages.append(Received(*item))
+            if messages:
+                self.inbox.put(messages)
 
     def _follow(self, event: LinkEvent) -> None:
         if event.kind is LinkKind.CONNECTED:

@@ -4,7 +4,6 @@ the scheduler and the health endpoint, and takes them down in order on SIGTERM o
 import contextlib
 import logging
 import os
-import queue
 import shutil
 import signal
 import threading
@@ -19,13 +18,13 @@ from collector.mqtt import (
     BrokerSettings,
     FatalConnectionError,
     LinkEvent,
-    Received,
 )
 from collector.mqtt_process import MqttProcess
 from collector.router import Router
 from levy.app.broker import broker_settings
 from levy.app.errors import UsageError
 from levy.app.health import DEGRADED, HealthServer, Metrics, Status
+from levy.app.inbox import Inbox
 from levy.app.journal import START, decode_position
 from levy.app.logs import LOG_FORMAT
 from levy.app.retention import closed_long_enough
@@ -41,9 +40,7 @@ logging.getLogger("apscheduler").setLevel(logging.WARNING)
 """Its INFO lines (every job run) would drown the daemon's own."""
 
 
-def schedule(
-    inbox: "queue.Queue[Received | Tick | LinkEvent]", config: SiteConfig
-) -> BackgroundScheduler:
+def schedule(inbox: Inbox[Tick | LinkEvent], config: SiteConfig) -> BackgroundScheduler:
     """The scheduler only queues ticks: the worker does the work, in order with the messages."""
     scheduler = BackgroundScheduler(timezone=UTC)
 
@@ -173,9 +170,7 @@ def run_site(
     scheduler, and the worker until `stopping`. A UsageError comes before the worker runs."""
     config = site.config
     with contextlib.ExitStack() as stack:
-        inbox: queue.Queue[Received | Tick | LinkEvent] = queue.Queue(
-            maxsize=config.daemon.queue_max
-        )
+        inbox: Inbox[Tick | LinkEvent] = Inbox(config.daemon.queue_max)
         ledger = stack.enter_context(Ledger(config.ledger.path))
         # the ledger's lock first: a second daemon on the same ledger must not take over the
         # first one's MQTT session before it is refused

@@ -18,6 +18,7 @@ from collector.router import Router
 from levy.app.announce import status_lines
 from levy.app.closing import closable, close_month
 from levy.app.health import DEGRADED, TOP_REJECTING, Metrics
+from levy.app.inbox import Inbox
 from levy.app.ingest import Tally, ingest
 from levy.app.journal import BATCH, BLIND, CLOSE, SEEING, SWEEP, encode_position, link_changes
 from levy.app.site import Site
@@ -73,7 +74,7 @@ class Worker:
     router: Router
     archive: RawArchive
     source: Source
-    inbox: "queue.Queue[Received | Tick | LinkEvent]"
+    inbox: "Inbox[Tick | LinkEvent]"
     metrics: Metrics
     stopping: threading.Event
     clock: Callable[[], int] = wall_clock_ms
@@ -84,6 +85,9 @@ class Worker:
     drain_refused: bool = False
     known: dict[str, MeterStatus] | None = None
     """Each meter's status at the last look, for the log lines of what changed since."""
+    carry: list[Received] = field(default_factory=list)
+    """Messages of a list taken from the inbox that did not fit the last batch: the next
+    batch's first."""
     counts: dict[str, int] = field(default_factory=dict)
     """The meters by status at the last look (each sweep, each availability report), replaced
     whole: what /healthz shows."""
@@ -92,16 +96,21 @@ class Worker:
         self.show_meters(self.clock())
         while not self.stopping.is_set():
             self.step(self.collect(wait_s=0.2))
-        for _ in range(self.inbox.qsize()):
+        for _ in range(self.inbox.qsize() + len(self.carry)):  # what waits now, at the most
+            if not (self.carry or self.inbox.qsize()):
+                break
             self.step(self.collect(wait_s=0))
 
     def collect(self, wait_s: float) -> tuple[list[Received], Tick | LinkEvent | None]:
         """A batch: up to batch_max_messages, or what arrives within batch_max_ms of the first
         message; a tick or a change of the link ends it."""
         settings = self.site.config.daemon
-        batch: list[Received] = []
-        deadline = time.monotonic() + wait_s
-        while len(batch) < settings.batch_max_messages:
+        room = settings.batch_max_messages
+        batch, self.carry = self.carry[:room], self.carry[room:]
+        if batch:
+            self.batch_started_ms = batch[0].received_ms
+        deadline = time.monotonic() + (settings.batch_max_ms / 1000 if batch else wait_s)
+        while len(batch) < room:
             try:
                 item = self.inbox.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
@@ -109,9 +118,11 @@ class Worker:
             if isinstance(item, Tick | LinkEvent):
                 return batch, item
             if not batch:
-                self.batch_started_ms = item.received_ms
+                self.batch_started_ms = item[0].received_ms
                 deadline = time.monotonic() + settings.batch_max_ms / 1000
-            batch.append(item)
+            take = room - len(batch)
+            batch += item[:take]
+            self.carry = item[take:]
         return batch, None
 
     def step(self, work: tuple[list[Received], Tick | LinkEvent | None]) -> None:
