@@ -3,13 +3,14 @@ state they came from, the clock and the rejections land together or not at all."
 
 import fcntl
 import json
+import operator
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from levy.config.zone import load_zone
 from levy.core.blind import Blindness
@@ -23,6 +24,7 @@ from levy.ledger.errors import LedgerError, TamperedError
 from levy.ledger.items import (
     BLIND_SPANS,
     CLOSES,
+    INTERVALS,
     METERS,
     Describe,
     item_named,
@@ -206,6 +208,19 @@ _WRITE_STATES = (
 )
 
 
+class LastRow(NamedTuple):
+    """The row a writer last wrote for a meter, as it wrote it."""
+
+    start_ms: int
+    seal: bytes
+    part: int | None
+    """The seal's contribution to the state digest."""
+
+
+_state_columns = operator.itemgetter(*(METER_AT[column] for column in _STATE_COLUMNS))
+"""A meter's values (METER_FIELDS order) that _WRITE_STATES sets, in its order."""
+
+
 def row_values(row: Row, meter: str) -> tuple[Any, ...]:
     """A row's sealed values as the ledger stores them."""
     return (
@@ -282,9 +297,9 @@ class Ledger:
                 self.db = self._open_reader(path)
             self._ids: dict[str, int] = dict(self.db.execute("SELECT name, id FROM meters"))
             self._sealed: dict[str, SealedMeter] = {}
-            self._row_parts: dict[int, tuple[bytes, int | None]] = {}
-            """Per meter id, the seal of the row it last wrote and that seal's contribution
-            to the state digest (a pure function of the seal, so never stale)."""
+            self._last_rows: dict[int, LastRow] = {}
+            """Per meter id, the row this writer last wrote: the commit of the next reading,
+            which grows that row, needs neither to look its seal up nor to hash it again."""
             self._load_meters()
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"ledger {path} cannot be read: {exc}") from exc
@@ -381,6 +396,8 @@ class Ledger:
             record.finish(new_block)
         if METERS.name in record.resealed:
             self._load_meters()
+        if INTERVALS.name in record.resealed:
+            self._last_rows.clear()
 
     def chain_head(self) -> Block | None:
         return head(self.db)
@@ -516,7 +533,10 @@ class Ledger:
 
     def states(self) -> tuple[dict[str, MeterState], dict[str, Row]]:
         """The engine state of every meter, and each meter's open (last) row; a writer's checked
-        against their seals: the engine never resumes from a hand edit."""
+        against their seals: the engine never resumes from a hand edit. A reader (the daemon's
+        exporter keeps one open) reads them afresh; a writer has them as it wrote them."""
+        if not self.writer:
+            self._load_meters()
         states: dict[str, MeterState] = {}
         rows: dict[str, Row] = {}
         for name, meter in self._sealed.items():
@@ -566,12 +586,13 @@ class Ledger:
             db = record.db
             if journal is not None:
                 self.set_meta(db, "journal", journal)
-            db.executemany(_WRITE_ROWS, self._sealed_rows(record, changes))
+            rows, last_rows = self._sealed_rows(record, changes)
+            db.executemany(_WRITE_ROWS, rows)
             meters = self._sealed_states(record, changes)
             db.executemany(
                 _WRITE_STATES,
                 [
-                    (*(meter.value(column) for column in _STATE_COLUMNS), meter.seal, meter.id)
+                    (*_state_columns(meter.values), meter.seal, meter.id)
                     for meter in meters.values()
                 ],
             )
@@ -608,26 +629,49 @@ class Ledger:
             if changes.clock_ms > self.clock_ms:
                 self.set_meta(db, "clock_ms", str(changes.clock_ms))
         self._sealed.update(meters)
+        self._last_rows.update(last_rows)
 
-    def _sealed_rows(self, record: Record, changes: Changes) -> list[tuple[Any, ...]]:
+    def _sealed_rows(
+        self, record: Record, changes: Changes
+    ) -> tuple[list[tuple[Any, ...]], dict[int, LastRow]]:
         """The rows of `changes` that differ from what is stored, sealed and stamped with the
-        commit's number, ready for _WRITE_ROWS."""
+        commit's number, ready for _WRITE_ROWS; and each meter's last row written, to keep once
+        the transaction is done."""
         rows = list(changes.rows.values())
-        keys = json.dumps([[self._ids[row.meter], row.start_ms] for row in rows])
-        found = record.db.execute(_INTERVAL_SEALS, (keys,))
-        old = {(meter_id, start): stored for meter_id, start, stored in found}
+        old = self._stored_seals(record.db, rows)
         written = []
+        last_rows: dict[int, LastRow] = {}
         for row in rows:
             meter_id = self._ids[row.meter]
             values = row_values(row, row.meter)
             new = seal("intervals", values)
             was = old.get((meter_id, row.start_ms))
             if new != was:
-                kept = self._row_parts.get(meter_id)
-                part = kept[1] if kept is not None and kept[0] == was else None
-                self._row_parts[meter_id] = (new, record.replace(was, new, part))
+                last = self._last_rows.get(meter_id)
+                part = last.part if last is not None and last.seal == was else None
+                part = record.replace(was, new, part)
+                last_rows[meter_id] = LastRow(row.start_ms, new, part)
                 written.append((row.start_ms, meter_id, *values[2:], record.number, new))
-        return written
+        return written, last_rows
+
+    def _stored_seals(
+        self, db: sqlite3.Connection, rows: list[Row]
+    ) -> dict[tuple[int, int], bytes]:
+        """The stored seals of `rows` by (meter id, start): a row this writer wrote last for its
+        meter from memory, the others from one query."""
+        found: dict[tuple[int, int], bytes] = {}
+        unknown = []
+        for row in rows:
+            meter_id = self._ids[row.meter]
+            last = self._last_rows.get(meter_id)
+            if last is not None and last.start_ms == row.start_ms:
+                found[(meter_id, row.start_ms)] = last.seal
+            else:
+                unknown.append([meter_id, row.start_ms])
+        if unknown:
+            stored = db.execute(_INTERVAL_SEALS, (json.dumps(unknown),))
+            found.update(((meter_id, start), seal) for meter_id, start, seal in stored)
+        return found
 
     def _sealed_states(self, record: Record, changes: Changes) -> dict[str, SealedMeter]:
         """The meters whose row `changes` alters, with their new values and seals."""

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from levy.core.engine import Changes, Row
+from levy.core.engine import Changes, Row, TotalKey
 from levy.core.model import Measure, RejectReason, Supply
 from levy.core.rules import MeterSpec, MeterState
 from levy.ledger.schema import SCHEMA_VERSION, LedgerVersionError
@@ -97,3 +97,41 @@ def test_registering_meters_as_they_are_writes_nothing_and_a_change_reseals_only
         assert ledger.meters()["m2"].rated_w == 2000
     assert {name for name in seals if seals[name] != after[name]} == {"m2"}
     assert verified(path)  # every check passes: seals, chain and state digest agree
+
+
+def test_a_commit_that_fails_leaves_the_writer_in_step_with_its_ledger(tmp_path):
+    """The writer keeps each meter's last row in memory (its seal is not looked up again): a
+    batch rolled back must not leave it there, or the next commit would chain a wrong digest."""
+    path = tmp_path / "l.sqlite"
+
+    month = 1_793_473_200_000  # 2026-11-01T00:00+05:00, a bucket's start in Asia/Almaty
+
+    def grown(from_ms: int, to_ms: int, ghost: bool = False) -> Changes:
+        row = Row("m", month, month + to_ms, None, to_ms, Supply.GRID, 1000, Decimal(2))
+        states = {"m": MeterState(month + to_ms)}
+        states |= {"ghost": MeterState(month + to_ms)} if ghost else {}
+        total = TotalKey("m", None, month, Supply.GRID, 1000, Decimal(2))
+        return Changes(rows={("m", month): row}, states=states, totals={total: to_ms - from_ms})
+
+    with Ledger(path) as ledger:
+        ledger.bind_site("s", month, "Asia/Almaty")
+        ledger.register_meters([MeterSpec("m", 1000, Supply.GRID, Measure.ENERGY, month)])
+        ledger.commit(grown(0, 10))
+        with pytest.raises(KeyError):
+            ledger.commit(grown(10, 20, ghost=True))
+        ledger.commit(grown(10, 30))
+        assert ledger.db.execute("SELECT energy_mj FROM intervals").fetchall() == [(30,)]
+    assert verified(path)
+
+
+def test_a_reader_sees_the_meter_states_committed_after_it_opened(tmp_path):
+    """The daemon's exporter keeps one reader open: its meters' states must not be those of
+    the moment it opened."""
+    path = tmp_path / "l.sqlite"
+    with Ledger(path) as writer:
+        writer.bind_site("s", 0, "Asia/Almaty")
+        writer.register_meters([MeterSpec("m", 1000, Supply.GRID, Measure.ENERGY, 0)])
+        with Ledger(path, writer=False) as reader:
+            writer.commit(Changes(states={"m": MeterState(10, measure=Measure.ENERGY)}))
+            states, _ = reader.states()
+            assert states["m"].accrued_ms == 10
