@@ -22,8 +22,8 @@ from levy.export.output import Output, WriteFailure
 from levy.export.points import export_point, interval_point, liability_points, meter_point
 from levy.ledger.changes import ExportMark, ExportMarks, changed_rows, pending_rows
 from levy.ledger.store import Ledger
-from levy.report.figures import build_figures
-from levy.report.render import to_document
+from levy.report.figures import build_supply_figures
+from levy.report.render import liability_document
 
 log = logging.getLogger("levy.export")
 
@@ -164,11 +164,11 @@ class Exporter:
         calendar = self.site.calendar
         points: list[Line] = []
         first_ms = last_ms if from_ms is None else min(from_ms, last_ms)
-        for period in self.periods(first_ms, last_ms):
-            figures = build_figures(
-                self.ledger, self.site.id, calendar, self.site.rates, period, deemed_spans=False
-            )
-            points += liability_points(figures, to_document(figures, calendar), last_ms)
+        periods = list(self.periods(first_ms, last_ms))
+        for figures in build_supply_figures(
+            self.ledger, self.site.id, calendar, self.site.rates, periods
+        ):
+            points += liability_points(figures, liability_document(figures, calendar), last_ms)
         return points
 
     def periods(self, from_ms: int, to_ms: int) -> Iterator[Period]:

@@ -48,9 +48,10 @@ def _ratio(rate: Decimal) -> tuple[int, int]:
 
 def liability_points(figures: PeriodFigures, document: dict[str, Any], at_ms: int) -> list[Line]:
     """A period so far, per supply and for the site, from the report's own document (`document`
-    is `render.to_document(figures)`), so the figures equal the report's as printed; `at_ms` is
-    the last millisecond accounted, and a finished period's point sits at its own last one.
-    While the period is not over, each point carries its projection to the period's end."""
+    is `render.liability_document(figures)`, the part of `render.to_document(figures)` read
+    here), so the figures equal the report's as printed; `at_ms` is the last millisecond
+    accounted, and a finished period's point sits at its own last one. While the period is not
+    over, each point carries its projection to the period's end."""
     time_ms = min(at_ms, figures.end_ms - 1)
     sections = {**document["by_supply"], ALL_SUPPLIES: document["totals"]}
     projection = document.get("projection")

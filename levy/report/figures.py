@@ -1,5 +1,8 @@
 """Building a period's figures from the ledger: exact sums first, rounding last."""
 
+import functools
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -10,9 +13,10 @@ from levy.core.model import DeemedReason, Role, Supply
 from levy.core.rates import RateSchedule
 from levy.ledger.chain import Block
 from levy.ledger.invoices import Invoice, read_invoices
-from levy.ledger.store import ClosedPeriod, Ledger
+from levy.ledger.store import ClosedPeriod, Ledger, StoredMeter
+from levy.ledger.window import billed_energy
 from levy.report.rounding import kwh_exact, tenge
-from levy.report.runrate import RunRate, measure_run_rate
+from levy.report.runrate import BilledEnergy, RunRate, measure_run_rate
 
 DUE_DECLARATION_DAY = 15
 DUE_PAYMENT_DAY = 25
@@ -147,11 +151,10 @@ def build_figures(
     no writer has re-rated yet. Without `deemed_spans` the figures come from the per-bucket
     totals alone (the live gauges and liabilities need no list of deemed intervals)."""
     start, end = calendar.period_bounds(period)
-    steps = ledger.rate_steps()
-    schedule = RateSchedule(steps) if steps else rates
+    schedule = _schedule(ledger, rates)
     meters: dict[MeterKey, MeterFigures] = {}
     references = References(tolerance_pct, invoices=read_invoices(ledger.db, period.month_labels()))
-    lines = {supply: _empty_lines(schedule, supply, start, end) for supply in Supply}
+    lines = _empty_lines(schedule, start, end)
     for total in ledger.bucket_totals(start, end):
         if total.role is Role.SITE_MAIN:
             main = references.main_meters.setdefault((total.meter, total.supply), Energy())
@@ -159,14 +162,12 @@ def build_figures(
             continue
         month = (calendar.month_label(total.bucket_ms), total.supply)
         references.monthly.setdefault(month, Energy()).add(total.reason, total.energy_mj)
-        step = schedule.step_at(total.bucket_ms)
-        rate = total.rate if total.rate is not None else step.per_kwh[total.supply]
-        line = lines[total.supply].setdefault((step.from_ms, rate), RateLine(step.from_ms, rate))
+        line = _rate_line(lines, schedule, total.bucket_ms, total.supply, total.rate)
         line.energy.add(total.reason, total.energy_mj)
         key = (total.meter, total.supply, total.rated_w)
         figures = meters.setdefault(key, MeterFigures(*key))
         figures.energy.add(total.reason, total.energy_mj)
-        figures.fee += kwh_exact(total.energy_mj) * Fraction(rate)
+        figures.fee += kwh_exact(total.energy_mj) * Fraction(line.per_kwh)
     for row in ledger.deemed_rows(start, end) if deemed_spans else ():
         if row.role is Role.SITE_MAIN:
             continue
@@ -178,10 +179,92 @@ def build_figures(
             )
         else:
             spans.append(DeemedSpan(row.start_ms, row.end_ms, row.reason, row.energy_mj))
+    billed = functools.partial(billed_energy, ledger.db)
+    return _period_figures(
+        ledger, site, calendar, period, schedule, lines, meters, references, ledger.meters(), billed
+    )
+
+
+BucketKey = tuple[int, Supply, Decimal | None, DeemedReason | None]
+"""A bucket, supply, rate and reason (None: metered): what a rate line's energy is summed by."""
+
+
+def build_supply_figures(
+    ledger: Ledger, site: str, calendar: Calendar, rates: RateSchedule, periods: Sequence[Period]
+) -> list[PeriodFigures]:
+    """The periods' figures without meters, references or deemed spans, from one read of their
+    totals (a month and its quarter read the quarter once): the supplies' rate lines are all
+    the live liabilities print, so the totals are summed per bucket, supply, rate and reason
+    first, as plain integers, and only those sums reach the rate lines."""
+    if not periods:
+        return []
+    bounds = [calendar.period_bounds(period) for period in periods]
+    summed = _summed(ledger, min(start for start, _ in bounds), max(end for _, end in bounds))
+    schedule = _schedule(ledger, rates)
+    stored = ledger.meters()
+    billed = functools.cache(functools.partial(billed_energy, ledger.db))
+    figures = []
+    for period, (start, end) in zip(periods, bounds, strict=True):
+        lines = _empty_lines(schedule, start, end)
+        for (bucket_ms, supply, rate, reason), mj in summed.items():
+            if start <= bucket_ms < end:
+                _rate_line(lines, schedule, bucket_ms, supply, rate).energy.add(reason, mj)
+        figures.append(
+            _period_figures(
+                ledger, site, calendar, period, schedule, lines, {}, References(), stored, billed
+            )
+        )
+    return figures
+
+
+def _summed(ledger: Ledger, start: int, end: int) -> dict[BucketKey, int]:
+    """The billed totals of the buckets in [start, end), summed per key in the order each key
+    is first read (the order `build_figures` meets them in)."""
+    summed: defaultdict[BucketKey, int] = defaultdict(int)
+    for total in ledger.bucket_totals(start, end):
+        if total.role is not Role.SITE_MAIN:
+            summed[total.bucket_ms, total.supply, total.rate, total.reason] += total.energy_mj
+    return summed
+
+
+def _schedule(ledger: Ledger, rates: RateSchedule) -> RateSchedule:
+    """The ledger's own schedule; `rates` only for a schema-1 ledger no writer has re-rated."""
+    steps = ledger.rate_steps()
+    return RateSchedule(steps) if steps else rates
+
+
+RateLines = dict[Supply, dict[tuple[int, Decimal], RateLine]]
+
+
+def _rate_line(
+    lines: RateLines, schedule: RateSchedule, bucket_ms: int, supply: Supply, rate: Decimal | None
+) -> RateLine:
+    """The line a bucket's total is billed on: its step, at the rate it carries (the step's
+    own rate for a row of a schema-1 ledger not yet rated)."""
+    step = schedule.step_at(bucket_ms)
+    per_kwh = rate if rate is not None else step.per_kwh[supply]
+    return lines[supply].setdefault((step.from_ms, per_kwh), RateLine(step.from_ms, per_kwh))
+
+
+def _period_figures(
+    ledger: Ledger,
+    site: str,
+    calendar: Calendar,
+    period: Period,
+    schedule: RateSchedule,
+    lines: RateLines,
+    meters: dict[MeterKey, MeterFigures],
+    references: References,
+    stored: Mapping[str, StoredMeter],
+    billed: BilledEnergy,
+) -> PeriodFigures:
+    """The figures around their sums: coverage, whether final, the run rate and the evidence."""
+    start, end = calendar.period_bounds(period)
     coverage_start = max(start, ledger.accounting_start_ms or start)
     closed = ledger.closed_periods()
     months = accounted_months(calendar, period, coverage_start)
     final = all(month in closed for month in months)
+    accounted = _accounted(stored, start, end, coverage_start)
     return PeriodFigures(
         site=site,
         period=period,
@@ -189,7 +272,7 @@ def build_figures(
         start_ms=start,
         end_ms=end,
         coverage_start_ms=coverage_start,
-        coverage_end_ms=max(min(end, _accounted(ledger, start, end, coverage_start)), start),
+        coverage_end_ms=max(min(end, accounted), start),
         closed=final,
         meters=meters,
         lines={
@@ -197,7 +280,7 @@ def build_figures(
             for s, by_rate in lines.items()
         },
         references=references,
-        run_rate=None if final else measure_run_rate(ledger, schedule, coverage_start, end),
+        run_rate=None if final else measure_run_rate(ledger, schedule, coverage_start, end, billed),
         evidence=Evidence(ledger.chain_head(), [closed[m] for m in months if m in closed]),
     )
 
@@ -214,21 +297,20 @@ def accounted_months(calendar: Calendar, period: Period, coverage_start_ms: int)
     return months or period.month_labels()
 
 
-def _empty_lines(
-    schedule: RateSchedule, supply: Supply, start: int, end: int
-) -> dict[tuple[int, Decimal], RateLine]:
-    """A line for every rate in force in the period, billed or not."""
-    lines = {}
+def _empty_lines(schedule: RateSchedule, start: int, end: int) -> RateLines:
+    """A line for every rate in force in the period, per supply, billed or not."""
+    lines: RateLines = {supply: {} for supply in Supply}
     for _, _, step in schedule.segments(start, end):
-        rate = step.per_kwh[supply]
-        lines[(step.from_ms, rate)] = RateLine(step.from_ms, rate)
+        for supply, by_rate in lines.items():
+            rate = step.per_kwh[supply]
+            by_rate[(step.from_ms, rate)] = RateLine(step.from_ms, rate)
     return lines
 
 
-def _accounted(ledger: Ledger, start: int, end: int, nothing_due: int) -> int:
+def _accounted(stored: Mapping[str, StoredMeter], start: int, end: int, nothing_due: int) -> int:
     """How far every meter active in the period is accounted; decommissioned meters that are
     accounted to their end no longer hold it back."""
-    active = [m for m in ledger.meters().values() if m.active_in(start, end)]
+    active = [m for m in stored.values() if m.active_in(start, end)]
     pending = [c for c in (m.covered_to() for m in active) if c is not None]
     if pending:
         return min(pending)

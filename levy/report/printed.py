@@ -49,13 +49,19 @@ def energy_fields(metered: int, deemed: int) -> dict[str, str]:
     }
 
 
+def whole_energy(whole: Energy) -> tuple[int, int]:
+    """A whole's metered and deemed kWh as printed: its kWh half up, the two allocated from it."""
+    kwh = half_up_units(kwh_units(whole.total_mj))
+    metered, deemed = allocate(kwh, [kwh_units(whole.metered_mj), kwh_units(whole.deemed_mj)])
+    return metered, deemed
+
+
 def shared_energy(
     whole: Energy, parts: list[Energy]
 ) -> tuple[tuple[int, int], list[tuple[int, int]]]:
     """A whole's metered and deemed kWh as printed (its kWh half up, the two allocated from it),
     and its parts' (allocated from those, each part's kWh within a unit of exact)."""
-    kwh = half_up_units(kwh_units(whole.total_mj))
-    metered, deemed = allocate(kwh, [kwh_units(whole.metered_mj), kwh_units(whole.deemed_mj)])
+    metered, deemed = whole_energy(whole)
     rows = allocate_pairs(
         (metered, deemed),
         [(kwh_units(part.metered_mj), kwh_units(part.deemed_mj)) for part in parts],

@@ -11,8 +11,8 @@ from typing import Any
 from levy.core.calendar import Calendar
 from levy.core.model import Supply
 from levy.ledger.store import ClosedPeriod
-from levy.report.figures import MeterFigures, MeterKey, PeriodFigures, due_dates
-from levy.report.printed import Printed, kwh_text, shared_energy
+from levy.report.figures import MeterFigures, MeterKey, PeriodFigures, RateLine, due_dates
+from levy.report.printed import Printed, kwh_text, shared_energy, whole_energy
 from levy.report.projection import projection
 from levy.report.reconciliation import reconciliation
 from levy.report.rounding import (
@@ -42,7 +42,7 @@ def supply_section(
     kwh = metered + deemed
     lines = figures.lines[supply]
     line_kwh = allocate(kwh, [kwh_units(line.energy.total_mj) for line in lines])
-    line_fee = [half_up_units(tiyn_units(line.fee)) for line in lines]
+    line_fee = line_fees(lines)
     fee = sum(line_fee)
     rates = [
         {
@@ -59,6 +59,18 @@ def supply_section(
         for m, (m_metered, m_deemed), m_fee in zip(meters, energies, fees, strict=True)
     ]
     return Printed(metered, deemed, fee), rates, rows
+
+
+def line_fees(lines: list[RateLine]) -> list[int]:
+    """Each rate line's fee in tiyn, half up from its exact kWh times its rate: a supply's fee is
+    their sum."""
+    return [half_up_units(tiyn_units(line.fee)) for line in lines]
+
+
+def supply_printed(figures: PeriodFigures, supply: Supply) -> Printed:
+    """A supply's own figures as `supply_section` prints them, without its meters' shares."""
+    metered, deemed = whole_energy(figures.supply_energy(supply))
+    return Printed(metered, deemed, sum(line_fees(figures.lines[supply])))
 
 
 def meter_row(m: MeterFigures, printed: Printed, calendar: Calendar) -> dict[str, Any]:
@@ -111,11 +123,7 @@ def to_document(figures: PeriodFigures, calendar: Calendar) -> dict[str, Any]:
         rows.update(
             ((m.meter, m.supply, m.rated_w), row) for m, row in zip(own, own_rows, strict=True)
         )
-    site = Printed(
-        sum(p.metered for p in sums.values()),
-        sum(p.deemed for p in sums.values()),
-        sum(p.fee for p in sums.values()),
-    )
+    site = site_printed(sums)
     document: dict[str, Any] = {
         "site": figures.site,
         "period": figures.period.label,
@@ -127,10 +135,7 @@ def to_document(figures: PeriodFigures, calendar: Calendar) -> dict[str, Any]:
         "closed": figures.closed,
         "provisional": provisional(figures, calendar),
     }
-    if figures.period.is_quarter:
-        declaration, payment = due_dates(figures.period)
-        document["declaration_due"] = declaration.isoformat()
-        document["payment_due"] = payment.isoformat()
+    document.update(due_fields(figures))
     document["totals"] = site.fields()
     document["by_supply"] = by_supply
     document["meters"] = [rows[(m.meter, m.supply, m.rated_w)] for m in meters]
@@ -138,6 +143,38 @@ def to_document(figures: PeriodFigures, calendar: Calendar) -> dict[str, Any]:
     document["projection"] = projection(figures, sums, calendar)
     document["evidence"] = evidence_fields(figures, calendar)
     return document
+
+
+def liability_document(figures: PeriodFigures, calendar: Calendar) -> dict[str, Any]:
+    """What the live liabilities read of `to_document`, printed by the same functions but
+    without the meters' rows and the reconciliation, which cost a Fraction per meter and
+    which no liability shows: `closed`, the due dates, `totals`, `by_supply` (without its
+    rate lines) and `projection`. Works on figures with or without their meters."""
+    sums = {supply: supply_printed(figures, supply) for supply in Supply}
+    return {
+        "closed": figures.closed,
+        **due_fields(figures),
+        "totals": site_printed(sums).fields(),
+        "by_supply": {supply.value: printed.fields() for supply, printed in sums.items()},
+        "projection": projection(figures, sums, calendar),
+    }
+
+
+def site_printed(sums: dict[Supply, Printed]) -> Printed:
+    """The site's figures: the sums of its supplies' as printed."""
+    return Printed(
+        sum(p.metered for p in sums.values()),
+        sum(p.deemed for p in sums.values()),
+        sum(p.fee for p in sums.values()),
+    )
+
+
+def due_fields(figures: PeriodFigures) -> dict[str, str]:
+    """A quarter's due dates (a month has none)."""
+    if not figures.period.is_quarter:
+        return {}
+    declaration, payment = due_dates(figures.period)
+    return {"declaration_due": declaration.isoformat(), "payment_due": payment.isoformat()}
 
 
 def evidence_fields(figures: PeriodFigures, calendar: Calendar) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The operator's run rate: the billed energy per second over the last day accounted, per supply,
 from which the report projects a period that is not over yet to its end."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -8,7 +9,6 @@ from levy.core.model import Supply
 from levy.core.rates import RateSchedule, RateStep
 from levy.core.units import MJ_PER_KWH, MS_PER_HOUR
 from levy.ledger.store import Ledger
-from levy.ledger.window import billed_energy
 
 WINDOW_MS = 24 * MS_PER_HOUR
 
@@ -44,18 +44,22 @@ class RunRate:
         return self.as_of_ms - self.since_ms
 
 
+BilledEnergy = Callable[[int, int], dict[Supply, Fraction]]
+"""The billed energy of [start, end), exact (`window.billed_energy` on a ledger)."""
+
+
 def measure_run_rate(
-    ledger: Ledger, schedule: RateSchedule, coverage_start_ms: int, end_ms: int
+    ledger: Ledger,
+    schedule: RateSchedule,
+    coverage_start_ms: int,
+    end_ms: int,
+    billed: BilledEnergy,
 ) -> RunRate | None:
-    """None when the period is over at the ledger clock, or nothing of it is accounted yet."""
+    """None when the period is over at the ledger clock, or nothing of it is accounted yet.
+    `billed` reads the ledger's billed energy; it may remember its windows, since periods read
+    at one clock (a month and its quarter) mostly share theirs."""
     as_of = ledger.clock_ms
     if not coverage_start_ms < as_of < end_ms:
         return None
     since = max(coverage_start_ms, as_of - WINDOW_MS)
-    return RunRate(
-        since,
-        as_of,
-        end_ms,
-        billed_energy(ledger.db, since, as_of),
-        schedule.segments(as_of, end_ms),
-    )
+    return RunRate(since, as_of, end_ms, billed(since, as_of), schedule.segments(as_of, end_ms))

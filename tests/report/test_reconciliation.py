@@ -27,8 +27,8 @@ from levy.core.units import datetime_to_ms
 from levy.export.points import liability_points
 from levy.ledger.changes import BEGINNING, changed_rows
 from levy.ledger.store import Ledger
-from levy.report.figures import build_figures
-from levy.report.render import to_document
+from levy.report.figures import build_figures, build_supply_figures
+from levy.report.render import liability_document, to_document
 from tests.app.scenario import ALMATY, STEP, line, native
 from tests.report.adding import assert_adds_up
 from tests.report.process import assert_refused, levy, ok, snapshot
@@ -330,6 +330,28 @@ def test_levy_liability_carries_the_projection(replayed):
     assert ",kwh=432," in grid  # M's 446.05 kWh is in no liability
     site_wide = fields["levy_liability,period=2026-10,site=recon-1,supply=all"]
     assert site_wide.endswith(",projected_fee_tenge=18115.2,projected_kwh=8481.6")
+
+
+def test_the_liabilities_print_what_the_whole_document_prints(replayed):
+    """From the supplies' sums alone (no meters, no references): a site_main meter left out,
+    two rate steps, the projection; the month and its quarter from one read of their totals."""
+    site = Site.from_config(load_config(replayed / "site.toml"))
+    periods = [parse_period("2026-10"), parse_period("2026-Q4")]
+    with Ledger(replayed / "var" / "recon-1.sqlite", writer=False) as ledger:
+        summed = build_supply_figures(ledger, site.id, site.calendar, site.rates, periods)
+        for period, figures in zip(periods, summed, strict=True):
+            whole = to_document(
+                build_figures(ledger, site.id, site.calendar, site.rates, period), site.calendar
+            )
+            document = liability_document(figures, site.calendar)
+            assert document["projection"] is not None
+            assert document == {
+                **{key: whole[key] for key in document if key != "by_supply"},
+                "by_supply": {
+                    supply: {key: value for key, value in section.items() if key != "rates"}
+                    for supply, section in whole["by_supply"].items()
+                },
+            }
 
 
 def test_a_finished_month_has_no_projection_anywhere(tmp_path):
