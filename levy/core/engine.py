@@ -94,6 +94,22 @@ class Changes:
     """Whether `blind_since` (the open blind span's start, or None) is to be stored."""
 
 
+class RowBounds(NamedTuple):
+    """What an open row's start decides, kept while the row grows."""
+
+    start_ms: int
+    cut_ms: int
+    """Where the row must end: the next hour or rate change."""
+    total: TotalKey
+    """The per-bucket total its energy adds to."""
+
+
+def row_bounds(row: Row, calendar: Calendar, rates: RateSchedule) -> RowBounds:
+    bucket = bucket_start(calendar, rates, row.start_ms)
+    total = TotalKey(row.meter, row.reason, bucket, row.supply, row.rated_w, row.rate, row.role)
+    return RowBounds(row.start_ms, next_cut(calendar, rates, row.start_ms), total)
+
+
 def reading_order(reading: Reading) -> tuple:
     """A total order on one batch, so the order of delivery inside a batch never matters.
     At one instant a fault comes before a value, so the value ends the fault; of two registers
@@ -140,7 +156,7 @@ class Engine:
         self.rates = rates
         self.states = {m: resumed(s, (states or {}).get(m)) for m, s in self.specs.items()}
         self.open_rows = dict(open_rows or {})
-        self._bounds: dict[str, tuple[int, int, int]] = {}
+        self._bounds: dict[str, RowBounds] = {}
         self.clock_ms = clock_ms
         self.frozen_until_ms = frozen_until_ms
         self.blindness = blindness or Blindness()
@@ -156,10 +172,14 @@ class Engine:
     def apply(self, readings: Iterable[Reading], now_ms: int | None = None) -> Changes:
         """Apply a batch in canonical order, then sweep at `now_ms` if given."""
         changes = Changes()
-        timed = [(on_receive_clock(self.rules, reading), reading) for reading in readings]
-        for reading, as_received in sorted(timed, key=lambda pair: reading_order(pair[0])):
+        received = list(readings)
+        timed = [on_receive_clock(self.rules, reading) for reading in received]
+        keys = list(map(reading_order, timed))
+        # Positions are sorted, not pairs: each reading stays beside the object handed in.
+        for index in sorted(range(len(timed)), key=keys.__getitem__):
+            reading = timed[index]
             self.clock_ms = max(self.clock_ms, reading.received_ms)
-            self._apply_one(reading, as_received, changes)
+            self._apply_one(reading, received[index], changes)
         if now_ms is not None:
             self.sweep(now_ms, changes)
         changes.clock_ms = self.clock_ms
@@ -169,7 +189,7 @@ class Engine:
         self.clock_ms = max(self.clock_ms, now_ms)
         for meter, spec in self.specs.items():
             state, interval = sweep(spec, self.rules, self.states[meter], now_ms, self.blindness)
-            self._record(meter, state, interval, changes)
+            self._record(meter, spec, state, interval, changes)
 
     def advance_clock(self, now_ms: int) -> None:
         self.clock_ms = max(self.clock_ms, now_ms)
@@ -206,45 +226,47 @@ class Engine:
             return
         changes.accepted += 1
         new_state, interval = apply_reading(spec, self.rules, state, reading, self.blindness)
-        self._record(reading.meter, new_state, interval, changes)
+        self._record(reading.meter, spec, new_state, interval, changes)
 
     def _record(
-        self, meter: str, state: MeterState, interval: Interval | None, changes: Changes
+        self,
+        meter: str,
+        spec: MeterSpec,
+        state: MeterState,
+        interval: Interval | None,
+        changes: Changes,
     ) -> None:
         self.states[meter] = state
         changes.states[meter] = state
         if interval is None:
             return
-        spec = self.specs[meter]
-        for piece in self._pieces(interval):
-            row = self._extend(piece, spec)
+        row = self.open_rows.get(interval.meter)
+        for piece in self._pieces(interval, row):
+            row, total = self._extend(row, piece, spec)
             self.open_rows[meter] = row
             changes.rows[(meter, row.start_ms)] = row
-            bucket = self._row_bounds(row)[1]
-            key = TotalKey(meter, row.reason, bucket, row.supply, row.rated_w, row.rate, row.role)
-            changes.totals[key] = changes.totals.get(key, 0) + piece.energy_mj
+            changes.totals[total] = changes.totals.get(total, 0) + piece.energy_mj
 
-    def _pieces(self, interval: Interval) -> list[Interval]:
-        """Rule 8's pieces; an interval that only extends the open row within its hour (the
+    def _pieces(self, interval: Interval, row: Row | None) -> list[Interval]:
+        """Rule 8's pieces; an interval that only extends the open `row` within its hour (the
         usual reading) is one piece, known from the row's cached bounds without a calendar."""
-        row = self.open_rows.get(interval.meter)
         if (
             row is not None
             and row.end_ms == interval.start_ms
-            and interval.end_ms <= self._row_bounds(row)[0]
+            and interval.end_ms <= self._bounds_of(row).cut_ms
         ):
             return [interval]
         return split(interval, self.calendar, self.rates)
 
-    def _extend(self, piece: Interval, spec: MeterSpec) -> Row:
-        """The open row grown by `piece`, or a new row when the basis, the reason, the hour, the
-        rate step or what the meter is billed as (supply, rating, role) changes."""
+    def _extend(self, row: Row | None, piece: Interval, spec: MeterSpec) -> tuple[Row, TotalKey]:
+        """The open `row` grown by `piece`, or a new row when the basis, the reason, the hour,
+        the rate step or what the meter is billed as (supply, rating, role) changes; with the
+        total the piece's energy adds to."""
         if self.frozen_until_ms is not None and piece.start_ms < self.frozen_until_ms:
             raise FrozenPeriodError(
                 f"meter {piece.meter}: an interval from {self.calendar.iso(piece.start_ms)} would "
                 f"change a closed period (closed to {self.calendar.iso(self.frozen_until_ms)})"
             )
-        row = self.open_rows.get(piece.meter)
         if (
             row is not None
             and row.end_ms == piece.start_ms
@@ -252,21 +274,23 @@ class Engine:
             and row.supply is spec.supply
             and row.rated_w == spec.rated_w
             and row.role is spec.role
-            and piece.start_ms < self._row_bounds(row)[0]
         ):
-            return Row(
-                row.meter,
-                row.start_ms,
-                piece.end_ms,
-                row.reason,
-                row.energy_mj + piece.energy_mj,
-                row.supply,
-                row.rated_w,
-                row.rate,
-                row.role,
-            )
+            bounds = self._bounds_of(row)
+            if piece.start_ms < bounds.cut_ms:
+                grown = Row(
+                    row.meter,
+                    row.start_ms,
+                    piece.end_ms,
+                    row.reason,
+                    row.energy_mj + piece.energy_mj,
+                    row.supply,
+                    row.rated_w,
+                    row.rate,
+                    row.role,
+                )
+                return grown, bounds.total
         rate = self.rates.step_at(piece.start_ms).per_kwh[spec.supply]
-        return Row(
+        new = Row(
             piece.meter,
             piece.start_ms,
             piece.end_ms,
@@ -277,16 +301,16 @@ class Engine:
             rate,
             spec.role,
         )
+        return new, self._bounds_of(new).total
 
-    def _row_bounds(self, row: Row) -> tuple[int, int]:
-        """Where the open row must end, and its bucket: computed once per row rather than once
-        per reading (a row never crosses an hour, a month or a rate change)."""
+    def _bounds_of(self, row: Row) -> RowBounds:
+        """Where the open row must end, and its total: computed once per row rather than once
+        per reading (a row never crosses an hour, a month or a rate change, and grows with
+        everything but its end and energy kept)."""
         cached = self._bounds.get(row.meter)
-        if cached is None or cached[0] != row.start_ms:
-            cut = next_cut(self.calendar, self.rates, row.start_ms)
-            cached = (row.start_ms, cut, bucket_start(self.calendar, self.rates, row.start_ms))
-            self._bounds[row.meter] = cached
-        return cached[1], cached[2]
+        if cached is None or cached.start_ms != row.start_ms:
+            cached = self._bounds[row.meter] = row_bounds(row, self.calendar, self.rates)
+        return cached
 
     def due_ms(self, meter: str, end_ms: int) -> int:
         """How far a meter must be accounted for time up to `end_ms` to be covered: a

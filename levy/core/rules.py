@@ -65,7 +65,10 @@ class MeterState(NamedTuple):
         return bool(self.faults) and self.faults[0] < t_ms
 
     def faults_after(self, t_ms: int) -> tuple[int, ...]:
-        """The faults a valid reading at `t_ms` leaves standing: those not before it."""
+        """The faults a valid reading at `t_ms` leaves standing: those not before it. Most
+        meters have none, and every valid reading asks."""
+        if not self.faults:
+            return self.faults
         return tuple(f for f in self.faults if f >= t_ms)
 
 
@@ -162,15 +165,11 @@ def apply_reading(
     measure = measure_of(state, reading)
     value = reading_value(measure, reading)
     assert value is not None
-    moved = MeterState(
-        accrued_ms=max(state.accrued_ms, t),
-        baseline=Baseline(t, value),
-        faults=state.faults_after(t),
-        measure=measure,
-    )
+    baseline, faults = Baseline(t, value), state.faults_after(t)
     if t <= state.accrued_ms:
-        return moved, None
-    return moved, interval_to(spec, rules, state, reading, measure, blindness)
+        return MeterState(state.accrued_ms, baseline, faults, measure), None
+    interval = interval_to(spec, rules, state, reading, value, measure, blindness)
+    return MeterState(t, baseline, faults, measure), interval
 
 
 def interval_to(
@@ -178,16 +177,16 @@ def interval_to(
     rules: Rules,
     state: MeterState,
     reading: Reading,
+    value: int,
     measure: Measure,
     blindness: Blindness | None,
 ) -> Interval:
-    """Rule 3: [accrued, t] as one interval, the deemed reasons checked in their order."""
+    """Rule 3: [accrued, t] as one interval, the deemed reasons checked in their order. `value`
+    is the reading's register or power, as `measure` bills it."""
     t = reading.ts_ms
-    reason = deemed_reason(spec, rules, state, reading, measure, blindness)
+    reason = deemed_reason(spec, rules, state, reading, value, measure, blindness)
     if reason is not None:
         return deemed(spec, state.accrued_ms, t, reason)
-    value = reading_value(measure, reading)
-    assert value is not None
     energy = metered_energy(state, t, value, measure)
     return Interval(spec.id, state.accrued_ms, t, Basis.METERED, None, energy)
 
@@ -197,11 +196,11 @@ def deemed_reason(
     rules: Rules,
     state: MeterState,
     reading: Reading,
+    value: int,
     measure: Measure,
     blindness: Blindness | None = None,
 ) -> DeemedReason | None:
-    t, value = reading.ts_ms, reading_value(measure, reading)
-    assert value is not None
+    t = reading.ts_ms
     base = state.baseline
     if base is None:
         return DeemedReason.NO_BASELINE
