@@ -28,7 +28,7 @@ from levy.core.model import Availability, Supply
 from levy.core.status import MeterStatus, meter_status
 from levy.core.units import MJ_PER_KWH
 from levy.ledger.store import Ledger
-from levy.report.figures import build_figures
+from levy.report.figures import build_supply_figures
 
 log = logging.getLogger("levy.worker")
 
@@ -213,8 +213,8 @@ class Worker:
         """Month-to-date figures for the operator's dashboard, from the same code as the report."""
         calendar = self.site.calendar
         period = parse_period(calendar.month_label(now_ms))
-        figures = build_figures(
-            self.ledger, self.site.id, calendar, self.site.rates, period, deemed_spans=False
+        [figures] = build_supply_figures(
+            self.ledger, self.site.id, calendar, self.site.rates, [period]
         )
         for supply in Supply:
             energy = figures.supply_energy(supply)
