@@ -35,8 +35,11 @@ SESSION_EXPIRY_S = 30 * 86_400
 """How long the broker keeps our session (subscriptions and unacknowledged messages) while the
 daemon is away: a month covers any outage an operator would sit through."""
 
-RECEIVE_MAXIMUM = 1000
-"""Unacknowledged messages the broker may send us at once: one batch's worth and more."""
+RECEIVE_MAXIMUM = 5000
+"""Unacknowledged messages the broker may send us at once. A message is acknowledged only once
+its batch is committed, so the window must hold the batch being committed, the next one and
+those on their way: with two batches' worth (1,000) a draining worker waited for the broker.
+What it holds is bounded all the same (about 1 MB at a few hundred bytes a message)."""
 
 AUTH_FAILURES = {"Bad user name or password", "Not authorized"}
 

@@ -9,12 +9,12 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from collector.mqtt import BrokerSettings, LinkEvent, MqttSource, Received
+from collector.mqtt import RECEIVE_MAXIMUM, BrokerSettings, LinkEvent, MqttSource, Received
 from tests.live.harness import Broker, wait_until
 
 CLIENT_ID = "levy-link-test"
-BACKLOG = 2_500
-"""More than the Receive Maximum (1,000) we announce: the marker must wait for acks too."""
+BACKLOG = 2 * RECEIVE_MAXIMUM + 500
+"""More than the Receive Maximum we announce: the marker must wait for acks too."""
 
 
 class Source:
