@@ -221,6 +221,20 @@ _state_columns = operator.itemgetter(*(METER_AT[column] for column in _STATE_COL
 """A meter's values (METER_FIELDS order) that _WRITE_STATES sets, in its order."""
 
 
+_ACCRUED, _BASELINE_MS, _BASELINE_VALUE, _FAULTS, _MEASURE, _OPEN_ROW = (
+    METER_AT[column] for column in _STATE_COLUMNS
+)
+
+
+def _store_state(values: list[Any], state: MeterState) -> None:
+    """`state` written into a meter's values (METER_FIELDS order) as the ledger stores it: once
+    per meter a batch moves, so without a lookup per column."""
+    values[_ACCRUED] = state.accrued_ms
+    values[_BASELINE_MS], values[_BASELINE_VALUE] = state.baseline or (None, None)
+    values[_FAULTS] = encode_faults(state.faults) if state.faults else None
+    values[_MEASURE] = None if state.measure is None else state.measure.value
+
+
 def row_values(row: Row, meter: str) -> tuple[Any, ...]:
     """A row's sealed values as the ledger stores them."""
     return (
@@ -684,16 +698,10 @@ class Ledger:
             values = list(meter.values)
             state = changes.states.get(name)
             if state is not None:
-                values[METER_AT["accrued_ms"]] = state.accrued_ms
-                values[METER_AT["baseline_ms"]] = state.baseline.t_ms if state.baseline else None
-                values[METER_AT["baseline_value"]] = (
-                    state.baseline.value if state.baseline else None
-                )
-                values[METER_AT["faults"]] = encode_faults(state.faults)
-                values[METER_AT["measure"]] = None if state.measure is None else state.measure.value
-            opened, current = open_rows.get(name), meter.value("open_row_ms")
+                _store_state(values, state)
+            opened, current = open_rows.get(name), values[_OPEN_ROW]
             if opened is not None and (current is None or current < opened):
-                values[METER_AT["open_row_ms"]] = opened
+                values[_OPEN_ROW] = opened
             new = seal(METERS.name, values)
             if new != meter.seal:
                 part = record.replace(meter.seal, new, meter.part)
