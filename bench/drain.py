@@ -20,6 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import nodered
 from bench.backlog import TOPIC_PREFIX, backlog_start_ms, make_session, payloads, publish
 from bench.fleet import write_fleet
 from bench.running import RunningDaemon
@@ -30,6 +31,7 @@ from tests.tsdb.servers import VictoriaMetrics
 
 TOKEN_ENV = "LEVY_BENCH_TOKEN"
 DAEMON = "levy-monitor run"
+NODE_RED = "node-red mqtt-in to influxdb-out"
 TARGET = 0.8
 """The daemon's share of the bare client's drain to reach (issue 13)."""
 SYNC_LIMIT = 5_000
@@ -55,6 +57,15 @@ def peer(kind: str, port: int, client_id: str, expect: int, influx: str | None) 
     done = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=3600)
     result = json.loads(done.stdout)
     return Drain(kind, result["messages"], result["seconds"])
+
+
+def nodered_peer(port: int, client_id: str, expect: int, influx: str) -> list[Drain]:
+    """Node-RED's flow, or nothing, saying why, where it cannot be installed."""
+    try:
+        return [Drain(NODE_RED, expect, nodered.drain(port, client_id, expect, influx))]
+    except nodered.Skipped as skipped:
+        print(f"the Node-RED peer is skipped: {skipped}", file=sys.stderr, flush=True)
+        return []
 
 
 def daemon_site(out: Path, meters: int, port: int, health: int, influx: str, start_ms: int) -> Path:
@@ -100,7 +111,7 @@ def measure(
         health = free_port()
         first_ms = backlog_start_ms(readings)
         config = daemon_site(out / "site", meters, broker.port, health, database.url, first_ms)
-        contenders = ["bench-bare", "bench-daemon", "bench-sync", "bench-batch"]
+        contenders = ["bench-bare", "bench-daemon", "bench-sync", "bench-batch", "bench-nodered"]
         for client_id in contenders:
             make_session(broker.port, client_id, [f"{TOPIC_PREFIX}/#"])
         messages = list(payloads(meters, readings, first_ms))
@@ -113,6 +124,7 @@ def measure(
                 peer("influx-batch", broker.port, "bench-batch", total, database.url),
                 peer("influx-sync", broker.port, "bench-sync", SYNC_LIMIT, database.url),
             ]
+            results += nodered_peer(broker.port, "bench-nodered", total, database.url)
     finally:
         database.stop()
         broker.stop()
