@@ -91,6 +91,8 @@ class _PlainLine(msgspec.Struct, forbid_unknown_fields=True):
 
 _PLAIN = msgspec.json.Decoder(_PlainLine)
 _MOSQUITTO_TST = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)Z([+-]\d\d:?\d\d)")
+_MOSQUITTO_SECOND = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}")
+"""`_MOSQUITTO_TST` without the fraction and the `Z`, its offset without a colon."""
 
 
 class CutPayload(bytes):
@@ -189,12 +191,28 @@ def cap_topic(topic: str) -> str:
 
 def parse_tst(text: str) -> int:
     """UTC epoch ms from mosquitto's `tst` or plain ISO 8601 with `Z` or an offset."""
+    if len(text) == 32 and text[26] == "Z" and text[19] == ".":
+        fraction = text[20:26]
+        if fraction.isdigit() and fraction.isascii():
+            second_ms = _second_ms(text[:19] + text[27:])
+            if second_ms is not None:
+                return second_ms + int(fraction) // 1000
     match = _MOSQUITTO_TST.fullmatch(text)
     if match is None:
         return _iso_ms(text)
     stamp = match[1]
     milliseconds = int((stamp[20:23] + "00")[:3]) if len(stamp) > 20 else 0
     return _whole_second_ms(stamp[:19], match[2]) + milliseconds
+
+
+@functools.lru_cache(maxsize=4096)
+def _second_ms(second: str) -> int | None:
+    """The second of a `tst` in the form every `%j` line has (microseconds, `Z`, a `+hhmm`
+    offset), its fraction taken out: one cached look-up per line instead of a regex match.
+    None when it is not that form (`parse_tst` then reads it the general way)."""
+    if _MOSQUITTO_SECOND.fullmatch(second) is None:
+        return None
+    return _iso_ms(second)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -227,7 +245,7 @@ def _lines(stream: IO[bytes], latest_ms: int) -> Iterator[FeedLine | FeedError]:
     with stream:
         try:
             for line_no, raw in enumerate(stream, start=1):
-                if raw.strip():
+                if not raw.isspace():  # never empty; `strip` would copy every line
                     yield _parse(line_no, raw, latest_ms)
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             yield FeedError(line_no + 1, f"compressed data is cut short or corrupt: {exc}")
@@ -303,6 +321,8 @@ def _topic(record: dict[str, object]) -> str:
 def _checked_topic(topic: str) -> str:
     if not topic:
         raise _BadLine("topic is not a non-empty string")
+    if topic.isascii():  # the usual topic, and one that cannot hold a lone surrogate
+        return topic
     try:
         topic.encode("utf-8")
     except UnicodeEncodeError:

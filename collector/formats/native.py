@@ -21,11 +21,13 @@ class Native(BaseFormat):
     reports_faults = True
 
     def bind(self, router: RouterBuilder, devices: Mapping[str, Sequence[MeterBinding]]) -> None:
+        limit, zone = router.limit, router.zone  # not looked up per message
+
         def parse(payload: bytes, _received_ms: int) -> dict[str, object]:
-            return native.parse(payload, router.limit)
+            return native.parse(payload, limit)
 
         def read(document: dict[str, object], target: MeterTarget, received_ms: int) -> Sample:
-            return native.sample(document, target.measure, router.zone, received_ms)
+            return native.sample(document, target.measure, zone, received_ms)
 
         for topic, group in devices.items():
             router.add(topic, partial(each, targets(group), parse, read), ids(group))

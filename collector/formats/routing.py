@@ -95,22 +95,22 @@ def each(
         parsed = parse(payload, received_ms)
     except DecodeError as error:
         return rejections((t.meter for t in targets), error)
-
-    def read_one(target: MeterTarget) -> Sample | None:
-        return read(parsed, target, received_ms)
-
-    return read_each(targets, read_one, received_ms)
+    return read_each(targets, read, parsed, received_ms)
 
 
 def read_each(
-    targets: list[Target], read: Callable[[Target], Sample | None], received_ms: int
+    targets: list[Target],
+    read: Callable[[Parsed, Target, int], Sample | None],
+    parsed: Parsed,
+    received_ms: int,
 ) -> list[Outcome]:
-    """One outcome per meter: a failure only concerns its meter, and None means the message
-    holds nothing for that meter."""
+    """One outcome per meter, read from what its message `parsed` to: a failure only concerns
+    its meter, and None means the message holds nothing for that meter. (`read` takes what
+    it reads as an argument rather than closing over it: no function built per message.)"""
     outcomes: list[Outcome] = []
     for target in targets:
         try:
-            sample = read(target)
+            sample = read(parsed, target, received_ms)
         except DecodeError as error:
             outcomes.append(Rejection(error.reason, error.detail, target.meter))
             continue

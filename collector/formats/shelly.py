@@ -168,9 +168,7 @@ class _Device:
         return outcomes
 
     def _readings(self, component: str, ts_ms: int, received_ms: int) -> list[Outcome]:
-        status = self._status[component]
-
-        def read(target: _Target) -> Sample | None:
+        def read(status: dict[str, object], target: _Target, _received_ms: int) -> Sample | None:
             return shelly.sample(status, target.fields, target.measure, ts_ms)
 
-        return read_each(self._targets[component], read, received_ms)
+        return read_each(self._targets[component], read, self._status[component], received_ms)

@@ -30,8 +30,10 @@ class Tasmota(BaseFormat):
     fields = frozenset({"channel"})
 
     def bind(self, router: RouterBuilder, devices: Mapping[str, Sequence[MeterBinding]]) -> None:
+        zone, limit = router.zone, router.limit  # not looked up per message
+
         def parse(payload: bytes, received_ms: int) -> tasmota.Telemetry:
-            return tasmota.parse(payload, router.zone, router.limit, received_ms)
+            return tasmota.parse(payload, zone, limit, received_ms)
 
         def read(telemetry: tasmota.Telemetry, target: MeterTarget, _received_ms: int) -> Sample:
             return telemetry.sample(target.channel, target.measure)

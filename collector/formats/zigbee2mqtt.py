@@ -20,15 +20,17 @@ class Zigbee2mqtt(BaseFormat):
     name = "zigbee2mqtt"
 
     def bind(self, router: RouterBuilder, devices: Mapping[str, Sequence[MeterBinding]]) -> None:
+        limit, zone = router.limit, router.zone  # not looked up per message
+
         def parse(payload: bytes, _received_ms: int) -> dict[str, object]:
-            return zigbee2mqtt.parse(payload, router.limit)
+            return zigbee2mqtt.parse(payload, limit)
 
         def read(
             document: dict[str, object], target: MeterTarget, received_ms: int
         ) -> Sample | None:
-            return zigbee2mqtt.sample(document, target.measure, router.zone, received_ms)
+            return zigbee2mqtt.sample(document, target.measure, zone, received_ms)
 
-        will = partial(zigbee2mqtt.parse_availability, limit=router.limit)
+        will = partial(zigbee2mqtt.parse_availability, limit=limit)
         for topic, group in devices.items():
             router.add(topic, partial(each, targets(group), parse, read), ids(group))
             online = partial(availability, will, ids(group))

@@ -5,8 +5,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import attrgetter
+from typing import Protocol
 
-from collector.message import Message
 from collector.router import Router, StatusChange
 from levy.core.engine import Changes, Engine
 from levy.core.model import Reading, Rejection, RejectReason
@@ -15,6 +16,7 @@ from levy.ledger.store import Ledger
 
 NOT_LOGGED = {RejectReason.DUPLICATE}
 """Redeliveries and replays repeat messages by design: they are counted, not logged."""
+_received_ms = attrgetter("received_ms")
 
 
 class Ignored(StrEnum):
@@ -60,39 +62,70 @@ class Tally:
         return self.by_meter.most_common(count)
 
 
+class Delivered(Protocol):
+    """A message as `ingest` reads it: the daemon's `Message`, or a replay's `FeedLine` as read
+    (no copy of it per line)."""
+
+    @property
+    def received_ms(self) -> int: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def payload(self) -> bytes: ...
+
+
 @dataclass(slots=True)
-class _Fate:
-    """What became of one message of a batch."""
+class _Routed:
+    """A batch routed, and what became of each of its messages (by index) so far: flat lists
+    rather than an object per message, as a batch holds up to a replay window of them."""
 
-    readings: int = 0
-    refused: int = 0
-    """Of its readings, how many the engine rejected."""
-    reason: str | None = None
-    """Its first rejection's reason."""
-    status: bool = False
+    readings: list[Reading]
+    owners: list[int]
+    """The index of each reading's message."""
+    live: list[int]
+    """Per message, how many of its readings still stand."""
+    reasons: list[str | None]
+    """Per message, its first rejection's reason."""
+    statused: set[int] = field(default_factory=set)
+    """The messages that reported a device's status."""
+    rejected: list[RejectionRecord] = field(default_factory=list)
 
-    def refuse(self, reason: RejectReason) -> None:
-        if self.reason is None:
-            self.reason = reason.value
+    def refuse(self, index: int, reason: RejectReason) -> None:
+        if self.reasons[index] is None:
+            self.reasons[index] = reason.value
+
+    def refuse_applied(
+        self, messages: Sequence[Delivered], rejections: list[tuple[Reading, Rejection]]
+    ) -> None:
+        """The engine's rejections, each traced to its message by the reading's identity."""
+        if not rejections:
+            return
+        pairs = zip(self.readings, self.owners, strict=True)
+        owner = {id(reading): index for reading, index in pairs}
+        for reading, why in rejections:
+            index = owner[id(reading)]
+            self.rejected.append(record(messages[index], why))
+            self.live[index] -= 1
+            self.refuse(index, why.reason)
+
+    def count(self, router: Router, messages: Sequence[Delivered], tally: Tally) -> None:
+        """Each message once: accepted if one of its readings stands, else by its first
+        rejection, else by what it was."""
+        idle = [index for index, live in enumerate(self.live) if not live]
+        tally.messages_accepted += len(messages) - len(idle)
+        for index in idle:
+            reason = self.reasons[index]
+            if reason is not None:
+                tally.messages_rejected[reason] += 1
+            elif index in self.statused:
+                tally.messages_ignored[Ignored.AVAILABILITY] += 1
+            elif router.concerns_meters(messages[index].topic):
+                tally.messages_ignored[Ignored.NO_READING] += 1
+            else:
+                tally.messages_ignored[Ignored.COMPANION] += 1
 
 
-def _count_fates(
-    router: Router, messages: Sequence[Message], fates: Sequence[_Fate], tally: Tally
-) -> None:
-    for message, fate in zip(messages, fates, strict=True):
-        if fate.readings > fate.refused:
-            tally.messages_accepted += 1
-        elif fate.reason is not None:
-            tally.messages_rejected[fate.reason] += 1
-        elif fate.status:
-            tally.messages_ignored[Ignored.AVAILABILITY] += 1
-        elif router.concerns_meters(message.topic):
-            tally.messages_ignored[Ignored.NO_READING] += 1
-        else:
-            tally.messages_ignored[Ignored.COMPANION] += 1
-
-
-def record(message: Message, rejection: Rejection) -> RejectionRecord:
+def record(message: Delivered, rejection: Rejection) -> RejectionRecord:
     return RejectionRecord(
         message.received_ms,
         rejection.reason,
@@ -103,47 +136,49 @@ def record(message: Message, rejection: Rejection) -> RejectionRecord:
     )
 
 
+def _route(
+    router: Router, messages: Sequence[Delivered], statuses: dict[str, StatusChange]
+) -> _Routed:
+    """Every message routed, its readings kept for the engine and its rejections recorded; a
+    device's status goes to `statuses`."""
+    routed = _Routed([], [], [0] * len(messages), [None] * len(messages))
+    route, readings, owners, live = router.route, routed.readings, routed.owners, routed.live
+    for index, message in enumerate(messages):
+        for outcome in route(message.topic, message.payload, message.received_ms):
+            if isinstance(outcome, Reading):
+                readings.append(outcome)
+                owners.append(index)
+                live[index] += 1
+            elif isinstance(outcome, Rejection):
+                routed.rejected.append(record(message, outcome))
+                routed.refuse(index, outcome.reason)
+            else:
+                statuses[outcome.meter] = outcome
+                routed.statused.add(index)
+    return routed
+
+
 def ingest(
     router: Router,
     engine: Engine,
     ledger: Ledger,
-    messages: Sequence[Message],
+    messages: Sequence[Delivered],
     tally: Tally,
     now_ms: int | None = None,
     journal: str | None = None,
 ) -> Changes:
     """Apply one batch (then sweep at `now_ms` if given) and commit it with the archive's
     `journal` position; returns what changed."""
-    readings: list[Reading] = []
-    origin: dict[int, int] = {}
-    """id of a reading -> index of its message."""
-    fates = [_Fate() for _ in messages]
-    rejected: list[RejectionRecord] = []
-    for index, message in enumerate(messages):
-        fate = fates[index]
-        for outcome in router.route(message.topic, message.payload, message.received_ms):
-            if isinstance(outcome, Reading):
-                readings.append(outcome)
-                origin[id(outcome)] = index
-                fate.readings += 1
-            elif isinstance(outcome, Rejection):
-                rejected.append(record(message, outcome))
-                fate.refuse(outcome.reason)
-            else:
-                tally.statuses[outcome.meter] = outcome
-                fate.status = True
+    routed = _route(router, messages, tally.statuses)
     if messages:
-        engine.advance_clock(max(message.received_ms for message in messages))
-    changes = engine.apply(readings, now_ms=now_ms)
-    for reading, why in changes.rejections:
-        index = origin[id(reading)]
-        rejected.append(record(messages[index], why))
-        fates[index].refused += 1
-        fates[index].refuse(why.reason)
+        engine.advance_clock(max(map(_received_ms, messages)))
+    changes = engine.apply(routed.readings, now_ms=now_ms)
+    routed.refuse_applied(messages, changes.rejections)
+    rejected = routed.rejected
     ledger.commit(
         changes, number_copies([r for r in rejected if r.reason not in NOT_LOGGED]), journal
     )
     tally.messages += len(messages)
     tally.add(changes, rejected)
-    _count_fates(router, messages, fates, tally)
+    routed.count(router, messages, tally)
     return changes

@@ -81,6 +81,32 @@ def test_tst_forms() -> None:
         parse_tst("2026-11-24T23:21:42")
 
 
+@given(
+    st.datetimes(datetime(2000, 1, 1), datetime(2100, 1, 1)),
+    st.integers(-(23 * 60 + 59), 23 * 60 + 59),
+)
+def test_a_percent_j_tst_is_read_as_its_iso_8601_time(local: datetime, offset_min: int) -> None:
+    """The form every `%j` line has, read by a cached look-up of its second: the same time as
+    ISO 8601 gives, to the millisecond (the fraction cut, never rounded)."""
+    hours, minutes = divmod(abs(offset_min), 60)
+    offset = f"{'-' if offset_min < 0 else '+'}{hours:02d}{minutes:02d}"
+    stamp = f"{local.strftime('%Y-%m-%dT%H:%M:%S.%f')}"
+    moment = datetime.fromisoformat(f"{stamp}{offset[:3]}:{offset[3:]}")
+    assert parse_tst(f"{stamp}Z{offset}") == utc_ms(*moment.astimezone(UTC).timetuple()[:6]) + (
+        local.microsecond // 1000
+    )
+
+
+def test_tst_forms_beside_the_usual_one_are_read_as_before() -> None:
+    """Digits that are not ASCII, a date that does not exist: the general reading decides."""
+    assert parse_tst("2026-11-24T23:21:42.\u0660\u0666\u0663128Z+0000") == MS
+    assert parse_tst("2026-11-24T23:21:42.063128Z+00:00") == MS
+    with pytest.raises(ValueError, match="month"):
+        parse_tst("2026-13-24T23:21:42.063128Z+0000")
+    with pytest.raises(ValueError):
+        parse_tst("2026-11-24T23:21:42.06312xZ+0000")
+
+
 def test_gzip_is_detected_by_its_magic_bytes_not_its_name(tmp_path: Path) -> None:
     packed = tmp_path / "archive-2026-11-24T23.jsonl"
     with gzip.open(packed, "wt", encoding="utf-8") as out:
