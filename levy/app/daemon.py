@@ -24,6 +24,7 @@ from collector.router import Router
 from levy.app.broker import broker_settings
 from levy.app.errors import UsageError
 from levy.app.health import DEGRADED, HealthServer, Metrics, Status
+from levy.app.heap import settled_heap
 from levy.app.inbox import Inbox
 from levy.app.journal import START, decode_position
 from levy.app.logs import LOG_FORMAT
@@ -213,7 +214,8 @@ def run_site(
             health.status = with_export(worker.health, exporter)
         log.info("site %s: %d meters, ledger %s", site.id, len(engine.specs), config.ledger.path)
         try:
-            worker.run()
+            with settled_heap():
+                worker.run()
         finally:
             scheduler.shutdown(wait=False)
             if exporter is not None:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from levy.app.heap import settled_heap
 from levy.app.replay import ReplaySummary, check_inputs, replay
 from levy.app.site import Site
 from levy.cli.common import load_site, open_ledger, parse_time
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     until_ms = parse_time(site, args.until, "--until")
     inputs = [Path(p) for p in args.input]
     check_inputs(inputs, from_ms, until_ms, site.calendar.iso)
-    with ledger_or_nothing(site) as ledger:
+    with settled_heap(), ledger_or_nothing(site) as ledger:
         summary = replay(site, ledger, inputs, from_ms, until_ms)
     for path, error in summary.malformed[:MALFORMED_LOGGED]:
         log.warning("%s line %d: %s", path, error.line_no, error.problem)
