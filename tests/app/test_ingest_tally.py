@@ -1,7 +1,8 @@
 """`ingest`'s bookkeeping against its definition, message by message: each message counted once
 (accepted if one of its readings stands, else by its first rejection, routing's before the
 engine's, else as an availability report, a message with no reading or a companion topic's),
-and each rejection recorded with its message, whichever readings the engine refuses."""
+and each rejection recorded with its message, whichever readings the engine refuses (its
+rejections in the order it reports them)."""
 
 from collections import Counter
 from collections.abc import Sequence
@@ -88,12 +89,13 @@ def expected(messages: list[Message], refused: set[int]) -> tuple[Tally, list[Re
     readings = [(i, o) for i, o in owned if isinstance(o, Reading)]
     engine = RefusingEngine(refused).apply([reading for _, reading in readings])
     refusals = {id(reading): why for reading, why in engine.rejections}
+    owner = {id(reading): i for i, reading in readings}
     rejected = [record(messages[i], o) for i, o in owned if isinstance(o, Rejection)]
-    rejected += [record(messages[i], refusals[id(r)]) for i, r in readings if id(r) in refusals]
+    rejected += [record(messages[owner[id(r)]], why) for r, why in engine.rejections]
     for index, outcomes in enumerate(routed):
         mine = [r for i, r in readings if i == index]
         reasons = [o.reason.value for o in outcomes if isinstance(o, Rejection)]
-        reasons += [refusals[id(r)].reason.value for r in mine if id(r) in refusals]
+        reasons += [why.reason.value for r, why in engine.rejections if owner[id(r)] == index]
         statuses = [o for o in outcomes if isinstance(o, StatusChange)]
         tally.statuses.update((status.meter, status) for status in statuses)
         if any(id(r) not in refusals for r in mine):
