@@ -7,6 +7,7 @@ from levy.config.context import DEFAULT_TIMEZONE
 from levy.config.errors import ConfigError
 from levy.config.load import load_config, parse_config
 from levy.config.meters import MeterConfig, MeterFormat
+from levy.config.records import Meter
 from levy.config.sections import (
     ArchiveConfig,
     DaemonConfig,
@@ -26,6 +27,7 @@ __all__ = [
     "DaemonConfig",
     "InfluxConfig",
     "LedgerConfig",
+    "Meter",
     "MeterConfig",
     "MeterFormat",
     "MqttConfig",

@@ -12,6 +12,7 @@ from collector import formats
 from levy.config.context import LoadContext
 from levy.config.errors import Location
 from levy.config.meters import MeterConfig
+from levy.config.records import Meter
 from levy.config.sections import DEFAULT_RATES, LedgerConfig, MqttConfig, RateConfig
 from levy.config.site import SiteConfig
 from levy.config.topics import matches
@@ -81,7 +82,7 @@ class _Source:
 
     @classmethod
     def of(cls, meter: object) -> "_Source":
-        if isinstance(meter, MeterConfig):
+        if isinstance(meter, MeterConfig | Meter):
             return cls(meter.id, meter.topic, meter.component, meter.channel)
         if not isinstance(meter, dict):
             return cls(None, None, None, None)
@@ -142,7 +143,7 @@ def _rates_in_order(
 
 
 def _topics_subscribed(
-    filters: Sequence[str], meters: Sequence[tuple[int, MeterConfig]], where: Where
+    filters: Sequence[str], meters: Sequence[tuple[int, MeterConfig | Meter]], where: Where
 ) -> Iterator[str]:
     """A meter outside every subscription would never be heard, and be deemed at full power."""
     for index, meter in meters:

@@ -1,14 +1,21 @@
 """The whole of one site's configuration."""
 
 from pathlib import Path
-from typing import Any, Self
+from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
 
 from levy.config.base import Section
 from levy.config.context import LoadContext
-from levy.config.meters import MeterConfig
+from levy.config.records import Meter, validated_meters
 from levy.config.sections import (
     DEFAULT_RATES,
     ArchiveConfig,
@@ -36,7 +43,8 @@ class SiteConfig(Section):
     influx: InfluxConfig | None = None
     rules: RulesConfig
     rates: list[RateConfig] = Field(min_length=1)
-    meters: list[MeterConfig]
+    meters: Annotated[list[Meter], WrapValidator(validated_meters)]
+    """Validated as `MeterConfig`s, kept as `Meter`s (records.py)."""
     daemon: DaemonConfig
     archive: ArchiveConfig
     reconciliation: ReconciliationConfig
@@ -61,7 +69,7 @@ class SiteConfig(Section):
 
     @field_validator("meters")
     @classmethod
-    def _some_meters(cls, value: list[MeterConfig]) -> list[MeterConfig]:
+    def _some_meters(cls, value: list[Meter]) -> list[Meter]:
         if not value:
             raise ValueError("no meters: add [[meters]] tables or a site.inventory CSV")
         return value

@@ -8,6 +8,7 @@ import pytest
 
 from collector.formats import Frame
 from levy.config.meters import MeterConfig
+from levy.config.records import Meter, meter_record
 from levy.core.units import MJ_PER_KWH
 from levy.tools.simulate.fleet import (
     REGISTER_STEP,
@@ -24,17 +25,17 @@ INTERVAL = 10_000
 RATED = Decimal("3.25")
 
 
-def meters(count: int = 5, fmt: str = "mixed") -> list[MeterConfig]:
+def meters(count: int = 5, fmt: str = "mixed") -> list[Meter]:
     return synthetic_meters(count, fmt, RATED, "sim/site")
 
 
-def meter(meter_id: str, fmt: str, topic: str, **keys: object) -> MeterConfig:
+def meter(meter_id: str, fmt: str, topic: str, **keys: object) -> Meter:
     entry = {"id": meter_id, "format": fmt, "topic": topic, "rated_kw": RATED, **keys}
-    return MeterConfig.model_validate(entry)
+    return meter_record(MeterConfig.model_validate(entry))
 
 
-def variant(base: MeterConfig, **changes: object) -> MeterConfig:
-    return base.model_copy(update=changes)
+def variant(base: Meter, **changes: object) -> Meter:
+    return base._replace(**changes)
 
 
 def run(fleet: Fleet, rounds: int) -> list[tuple[str, Event, Frame | None]]:

@@ -5,7 +5,7 @@ every payload is one the collector's decoders accept (or, on demand, one they mu
 same seed gives the same stream, and a ground-truth file says what each rig really consumed and
 which faults it suffered.
 
-It reuses the production types: meters are the configuration's `MeterConfig`, a device's
+It reuses the production types: meters are the configuration's `Meter` records, a device's
 instant is a `collector.formats.Frame`, which each device format encodes into
 `collector.message.Message`s (its decoder's mirror image), and the broker settings are the
 daemon's `collector.mqtt.BrokerSettings`.

@@ -2,7 +2,7 @@
 
 `levy/cli/main.py` adds these options to its `simulate` subcommand and calls `run` with the
 site's `SiteConfig`, or None when the fleet is described by options alone. This is the one module
-of the simulator that reads the configuration; the others see only its meters (`MeterConfig`)
+of the simulator that reads the configuration; the others see only its meters (`Meter`)
 and the broker settings. A configuration whose `[mqtt]` password cannot be read raises its own
 `ConfigError`, which the command line reports like every configuration problem.
 
@@ -34,7 +34,7 @@ from collector.mqtt import BrokerSettings
 from levy.app.broker import broker_settings
 from levy.config import SiteConfig
 from levy.config.context import DEFAULT_TIMEZONE
-from levy.config.meters import MeterConfig
+from levy.config.records import Meter
 from levy.core.model import Measure
 from levy.core.units import MS_PER_S, datetime_to_ms
 
@@ -210,7 +210,7 @@ def _zone(args: argparse.Namespace, config: SiteConfig | None) -> ZoneInfo:
         raise SimulateError(f"--timezone: unknown time zone {args.timezone!r}") from None
 
 
-def _meters(args: argparse.Namespace, config: SiteConfig | None) -> list[MeterConfig]:
+def _meters(args: argparse.Namespace, config: SiteConfig | None) -> list[Meter]:
     if config is None:
         return synthetic_meters(
             args.meters or DEFAULT_METERS,
@@ -221,10 +221,10 @@ def _meters(args: argparse.Namespace, config: SiteConfig | None) -> list[MeterCo
     _refuse(args, FLEET_OPTIONS, "for a fleet without a configuration; -c gives its meters")
     # A meter whose first reading decides what it measures (rule 5) gets a register from the
     # simulator, as every simulated device sends one.
-    return [m.model_copy(update={"measure": m.measure or Measure.ENERGY}) for m in config.meters]
+    return [m._replace(measure=m.measure or Measure.ENERGY) for m in config.meters]
 
 
-def _fault_plan(args: argparse.Namespace, meters: list[MeterConfig]) -> FaultPlan:
+def _fault_plan(args: argparse.Namespace, meters: list[Meter]) -> FaultPlan:
     if args.faults_on is not None:
         unknown = sorted(args.faults_on - {meter.id for meter in meters})
         if unknown:

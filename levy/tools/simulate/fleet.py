@@ -24,6 +24,7 @@ from enum import StrEnum
 from collector import formats
 from collector.formats import Channel, Frame, Garble
 from levy.config.meters import MeterConfig
+from levy.config.records import Meter, meter_records
 from levy.core.model import Measure
 from levy.core.units import MJ_PER_KWH
 
@@ -97,7 +98,7 @@ class FaultPlan:
         )
 
 
-def synthetic_meters(count: int, fmt: str, rated_kw: Decimal, prefix: str) -> list[MeterConfig]:
+def synthetic_meters(count: int, fmt: str, rated_kw: Decimal, prefix: str) -> list[Meter]:
     """`rig-0001`... below `prefix` where each format puts its synthetic meters, in one format
     or, for `mixed`, each built-in format in turn. Every simulated device sends a register, so
     they bill on energy."""
@@ -110,14 +111,14 @@ def synthetic_meters(count: int, fmt: str, rated_kw: Decimal, prefix: str) -> li
         entry = {"id": meter_id, "format": each, "rated_kw": rated_kw, "measure": Measure.ENERGY}
         entry |= formats.get(each).synthetic(prefix, meter_id)
         meters.append(MeterConfig.model_validate(entry))
-    return meters
+    return meter_records(meters)
 
 
 class Rig:
     """One meter and the load it measures: a steady share of rated power with a little noise,
     its power changing linearly from one reading to the next."""
 
-    def __init__(self, meter: MeterConfig, rng: random.Random) -> None:
+    def __init__(self, meter: Meter, rng: random.Random) -> None:
         self.meter = meter
         self._rated_w = meter.rated_kw * 1000
         self._share = rng.randint(LOAD_LOW, LOAD_HIGH)
@@ -161,9 +162,7 @@ def _kwh(watt_ms: Decimal) -> Decimal:
 class Device:
     """What publishes on one topic (or topic prefix): one or more rigs, read together."""
 
-    def __init__(
-        self, meters: list[MeterConfig], seed: int, plan: FaultPlan, interval_ms: int
-    ) -> None:
+    def __init__(self, meters: list[Meter], seed: int, plan: FaultPlan, interval_ms: int) -> None:
         self.format = meters[0].format
         self.topic = meters[0].topic
         self._load = random.Random(f"{seed}/load/{self.format}/{self.topic}")
@@ -228,7 +227,7 @@ class Fleet:
     """Every device, and when each reads: the devices spread evenly over each interval."""
 
     def __init__(
-        self, meters: Iterable[MeterConfig], seed: int, plan: FaultPlan, interval_ms: int
+        self, meters: Iterable[Meter], seed: int, plan: FaultPlan, interval_ms: int
     ) -> None:
         self.seed = seed
         self.interval_ms = interval_ms
@@ -254,10 +253,10 @@ class Fleet:
                 yield round_ms + phase, device
 
 
-def _devices(meters: Iterable[MeterConfig]) -> dict[tuple[str, str], list[MeterConfig]]:
+def _devices(meters: Iterable[Meter]) -> dict[tuple[str, str], list[Meter]]:
     """Meters grouped by what publishes for them; ValueError for two meters on one value (the
     same slot of one device: see `DeviceFormat.slot`)."""
-    devices: dict[tuple[str, str], list[MeterConfig]] = {}
+    devices: dict[tuple[str, str], list[Meter]] = {}
     for meter in meters:
         fmt = formats.find(meter.format)
         if fmt is None:
