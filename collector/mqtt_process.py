@@ -21,6 +21,8 @@ import multiprocessing
 import os
 import queue
 import signal
+import subprocess
+import sys
 import threading
 from multiprocessing.connection import Connection
 from typing import Protocol
@@ -67,7 +69,7 @@ class MqttProcess:
         self._log_format = log_format
         self._events: Connection | None = None
         self._acks: Connection | None = None
-        self._process: multiprocessing.process.BaseProcess | None = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
         self._send_lock = threading.Lock()
         self._timeout_s = START_TIMEOUT_S
@@ -80,16 +82,13 @@ class MqttProcess:
         """Start the child without waiting for it: it imports and connects on the other core
         while the daemon loads its ledger (a restart with 100,000 meters takes seconds), and
         what it receives meanwhile waits in the pipe, unacknowledged."""
-        context = multiprocessing.get_context("spawn")
-        events_in, events_out = context.Pipe(duplex=False)
-        acks_in, acks_out = context.Pipe(duplex=False)
-        self._process = context.Process(
-            target=serve,
-            args=(self.settings, events_out, acks_in, self._log_format, timeout_s),
-            name="levy-mqtt",
-            daemon=True,
+        events_in, events_out = multiprocessing.Pipe(duplex=False)
+        acks_in, acks_out = multiprocessing.Pipe(duplex=False)
+        ends = (events_out.fileno(), acks_in.fileno())
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "collector.mqtt_child", *map(str, ends)], pass_fds=ends
         )
-        self._process.start()
+        acks_out.send((self.settings, self._log_format, timeout_s))
         events_out.close()
         acks_in.close()
         self._events, self._acks = events_in, acks_out
@@ -116,10 +115,11 @@ class MqttProcess:
             with self._send_lock:
                 self._acks.close()
         if self._process is not None:
-            self._process.join(STOP_TIMEOUT_S)
-            if self._process.is_alive():
+            try:
+                self._process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
                 self._process.kill()
-                self._process.join()
+                self._process.wait()
         self.connected_since_ms = None
 
     def ack_all(self, messages: list[Received]) -> None:
@@ -169,8 +169,8 @@ def serve(
     log_format: str,
     timeout_s: float,
 ) -> None:
-    """The child: the source, a sender of what it queues, and acknowledgements until the daemon
-    closes the pipe (or is gone)."""
+    """The child (`collector.mqtt_child`): the source, a sender of what it queues, and
+    acknowledgements until the daemon closes the pipe (or is gone)."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.INFO, format=log_format)

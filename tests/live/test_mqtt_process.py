@@ -37,7 +37,7 @@ def test_the_mqtt_process_ends_with_the_daemon(tmp_path, end):
         (child,) = [
             pid
             for pid in children(daemon.process.pid)
-            if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()
+            if "collector.mqtt_child" in Path(f"/proc/{pid}/cmdline").read_text()
         ]
         os.kill(daemon.process.pid, end)
         daemon.process.wait(timeout=20)
