@@ -163,8 +163,8 @@ class SealedMeter:
     values: tuple[Any, ...]
     """In METER_FIELDS order."""
     seal: bytes
-    part: int | None = None
-    """The seal's contribution to the state digest, once computed."""
+    """Its contribution to the state digest is not kept but computed again when it is replaced:
+    a 2,048-bit integer per meter is 28 MiB at 100,000 meters, for 1.2 us a commit."""
 
     def value(self, column: str) -> Any:
         return self.values[METER_AT[column]]
@@ -567,10 +567,14 @@ class Ledger:
         )
         # CROSS JOIN keeps meters outside: one primary-key look-up per meter, where the
         # planner would otherwise scan every interval of the ledger (a minute for a month)
+        rates: dict[str | None, Decimal] = {}  # one per rate, not per meter (memory)
         for *values, stored in self.db.execute(query):
             if self.writer and stored != seal("intervals", values):
                 raise tampered(self.named("intervals", (), tuple(values)))
             name, start, end, kind, energy, supply, rated_w, rate, role = values
+            name = self._sealed[name].values[0]  # the meter's one copy of its name
+            if rate not in rates:
+                rates[rate] = Decimal(rate) if rate is not None else Decimal(0)
             rows[name] = Row(
                 name,
                 start,
@@ -579,7 +583,7 @@ class Ledger:
                 energy,
                 SUPPLIES[supply],
                 rated_w,
-                Decimal(rate) if rate is not None else Decimal(0),
+                rates[rate],
                 ROLES[role],
             )
         return states, rows
@@ -704,8 +708,8 @@ class Ledger:
                 values[_OPEN_ROW] = opened
             new = seal(METERS.name, values)
             if new != meter.seal:
-                part = record.replace(meter.seal, new, meter.part)
-                changed[name] = SealedMeter(meter.id, tuple(values), new, part)
+                record.replace(meter.seal, new)
+                changed[name] = SealedMeter(meter.id, tuple(values), new)
         return changed
 
     def blindness(self) -> Blindness:
