@@ -38,7 +38,9 @@ STALL_S = 60.0
 
 
 class Skipped(Exception):
-    """Node-RED cannot be installed here: the peer is left out, saying why."""
+    """Node-RED cannot be installed here, or its flow did not store every message (under a
+    backlog its requests to the database time out, and the points are lost): the peer is left
+    out, saying why."""
 
 
 def installed() -> bool:
@@ -120,18 +122,30 @@ def follow(process: subprocess.Popen[str], log: Path, connected: list[float]) ->
 def wait_stored(
     process: subprocess.Popen[str], influx_url: str, base: int, rows: int, log: Path
 ) -> float:
-    """When VictoriaMetrics had `rows` more influx rows than `base`; an error if Node-RED exits
+    """When VictoriaMetrics had `rows` more influx rows than `base`; Skipped if Node-RED exits
     or stops storing before that."""
     seen, moved_at = base, time.perf_counter()
     while seen < base + rows:
         if process.poll() is not None or time.perf_counter() - moved_at > STALL_S:
             tail = log.read_text()[-2000:] if log.exists() else ""
-            raise RuntimeError(f"Node-RED stored {(seen - base) // FIELDS} points:\n{tail}")
+            raise Skipped(
+                f"its flow stored {(seen - base) // FIELDS} of {rows // FIELDS} points:\n{tail}"
+            )
         time.sleep(0.05)
         count = ingested(influx_url)
         if count > seen:
             seen, moved_at = count, time.perf_counter()
     return moved_at
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    """Node-RED busy retrying its writes may not stop when asked."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def drain(port: int, client_id: str, expect: int, influx_url: str) -> float:
@@ -147,8 +161,7 @@ def drain(port: int, client_id: str, expect: int, influx_url: str) -> float:
     try:
         done_at = wait_stored(process, influx_url, base, expect * FIELDS, log)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
         follower.join(timeout=5)
     if not connected:
         raise RuntimeError(f"Node-RED stored its points but never logged its connection: {log}")
