@@ -90,25 +90,17 @@ def read_items(path: Path) -> Iterator[FeedLine | FeedError]:
     try:
         yield from read_feed(path)  # closing this generator closes the file
     except OSError as exc:
-        raise unreadable(path, exc) from exc
-
-
-def unreadable(path: Path, exc: OSError) -> UsageError:
-    return UsageError(f"cannot read {path}: {exc.strerror or exc}")
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
 def feed_lines(inputs: Sequence[Path], summary: ReplaySummary) -> Iterator[FeedLine]:
-    """`read_items` of each input, read here without it: one generator less per line."""
     for path in expand(inputs):
-        try:
-            for item in read_feed(path):
-                summary.lines += 1
-                if isinstance(item, FeedError):
-                    summary.malformed.append((path, item))
-                else:
-                    yield item
-        except OSError as exc:
-            raise unreadable(path, exc) from exc
+        for item in read_items(path):
+            summary.lines += 1
+            if isinstance(item, FeedError):
+                summary.malformed.append((path, item))
+            else:
+                yield item
 
 
 def named(inputs: Sequence[Path]) -> str:

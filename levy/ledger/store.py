@@ -163,8 +163,8 @@ class SealedMeter:
     values: tuple[Any, ...]
     """In METER_FIELDS order."""
     seal: bytes
-    """Its contribution to the state digest is not kept but computed again when it is replaced:
-    a 2,048-bit integer per meter is 28 MiB at 100,000 meters, for 1.2 us a commit."""
+    """Its share of the state digest is computed again when the seal is replaced, not kept: a
+    2,048-bit integer per meter is 28 MiB at 100,000 meters, for 1.2 us a commit."""
 
     def value(self, column: str) -> Any:
         return self.values[METER_AT[column]]
@@ -217,13 +217,10 @@ class LastRow(NamedTuple):
     """The seal's contribution to the state digest."""
 
 
-_state_columns = operator.itemgetter(*(METER_AT[column] for column in _STATE_COLUMNS))
-"""A meter's values (METER_FIELDS order) that _WRITE_STATES sets, in its order."""
-
-
-_ACCRUED, _BASELINE_MS, _BASELINE_VALUE, _FAULTS, _MEASURE, _OPEN_ROW = (
-    METER_AT[column] for column in _STATE_COLUMNS
-)
+_STATE_AT = tuple(METER_AT[column] for column in _STATE_COLUMNS)
+"""Where _WRITE_STATES's columns are in a meter's values (METER_FIELDS order)."""
+_ACCRUED, _BASELINE_MS, _BASELINE_VALUE, _FAULTS, _MEASURE, _OPEN_ROW = _STATE_AT
+_state_columns = operator.itemgetter(*_STATE_AT)
 
 
 def _store_state(values: list[Any], state: MeterState) -> None:
