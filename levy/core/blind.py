@@ -22,6 +22,11 @@ class Blindness:
     def blind(self) -> bool:
         return self.since_ms is not None
 
+    @property
+    def never(self) -> bool:
+        """Never blind: no span, none open (a replay of a recording, a daemon never down)."""
+        return self.since_ms is None and not self.spans
+
     def begin(self, at_ms: int) -> bool:
         """Blind from `at_ms` (kept if already blind); True if this changed anything."""
         if self.since_ms is not None:

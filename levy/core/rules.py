@@ -4,7 +4,7 @@ Each function is pure: the meter's state and the moment come in, the new state a
 whole interval come out. Splitting and storage happen elsewhere.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -43,6 +43,12 @@ class Rules:
     stale_after_ms: int = 900_000
     implausible_factor: Fraction = Fraction(6, 5)
     max_clock_skew_ms: int = 300_000
+    implausible_ratio: tuple[int, int] = field(init=False, repr=False, compare=False)
+    """`implausible_factor` as (numerator, denominator): a Fraction's are properties, and
+    every metered reading asks."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "implausible_ratio", self.implausible_factor.as_integer_ratio())
 
 
 class Baseline(NamedTuple):
@@ -124,10 +130,14 @@ def plausible_from(base_ms: int, reading: Reading, blindness: Blindness | None) 
     the blindness its baseline or itself falls in. A backlog read after the daemon's blindness
     arrives in a burst, and neither such a reading nor the baseline such a reading left says
     when its energy was used."""
-    if blindness is None or reading.ts_ms != reading.received_ms:
+    if blindness is None or reading.ts_ms != reading.received_ms or blindness.never:
         return base_ms
-    starts = (blindness.began(base_ms), blindness.began(reading.ts_ms))
-    return min([base_ms, *(start for start in starts if start is not None)])
+    earliest = base_ms
+    for at_ms in (base_ms, reading.ts_ms):
+        start = blindness.began(at_ms)
+        if start is not None and start < earliest:
+            earliest = start
+    return earliest
 
 
 def screen(spec: MeterSpec, rules: Rules, state: MeterState, reading: Reading) -> Rejection | None:
@@ -208,14 +218,14 @@ def deemed_reason(
         return DeemedReason.METER_FAULT
     if stale(rules, base.t_ms, t, blindness):
         return DeemedReason.NO_DATA
-    factor = rules.implausible_factor
+    numerator, denominator = rules.implausible_ratio
     if measure is Measure.ENERGY:
         if value < base.value:
             return DeemedReason.REGISTER_DECREASE
         energy, span = value - base.value, t - plausible_from(base.t_ms, reading, blindness)
     else:
         energy, span = base.value + value, 2000  # (P0 + P1) / 2 in mW, as W
-    if energy * factor.denominator > spec.rated_w * factor.numerator * span:  # mJ per ms is W
+    if energy * denominator > spec.rated_w * numerator * span:  # mJ per ms is W
         return DeemedReason.IMPLAUSIBLE
     return None
 
