@@ -158,6 +158,27 @@ def _route(
     return routed
 
 
+def apply_batch(
+    router: Router,
+    engine: Engine,
+    messages: Sequence[Delivered],
+    tally: Tally,
+    now_ms: int | None = None,
+) -> tuple[Changes, list[RejectionRecord]]:
+    """Route and apply one batch (then sweep at `now_ms` if given) and count it: what changed,
+    and the rejections to log, for the ledger to commit."""
+    routed = _route(router, messages, tally.statuses)
+    if messages:
+        engine.advance_clock(max(map(_received_ms, messages)))
+    changes = engine.apply(routed.readings, now_ms=now_ms)
+    routed.refuse_applied(messages, changes.rejections)
+    rejected = routed.rejected
+    tally.messages += len(messages)
+    tally.add(changes, rejected)
+    routed.count(router, messages, tally)
+    return changes, number_copies([r for r in rejected if r.reason not in NOT_LOGGED])
+
+
 def ingest(
     router: Router,
     engine: Engine,
@@ -167,18 +188,7 @@ def ingest(
     now_ms: int | None = None,
     journal: str | None = None,
 ) -> Changes:
-    """Apply one batch (then sweep at `now_ms` if given) and commit it with the archive's
-    `journal` position; returns what changed."""
-    routed = _route(router, messages, tally.statuses)
-    if messages:
-        engine.advance_clock(max(map(_received_ms, messages)))
-    changes = engine.apply(routed.readings, now_ms=now_ms)
-    routed.refuse_applied(messages, changes.rejections)
-    rejected = routed.rejected
-    ledger.commit(
-        changes, number_copies([r for r in rejected if r.reason not in NOT_LOGGED]), journal
-    )
-    tally.messages += len(messages)
-    tally.add(changes, rejected)
-    routed.count(router, messages, tally)
+    """`apply_batch`, committed with the archive's `journal` position; returns what changed."""
+    changes, logged = apply_batch(router, engine, messages, tally, now_ms)
+    ledger.commit(changes, logged, journal)
     return changes

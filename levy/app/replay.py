@@ -2,6 +2,9 @@
 
 A plain recording (mosquitto_sub) is applied in windows of WINDOW lines; the daemon's own archive
 carries control lines (see journal.py) and is applied batch by batch, exactly as it was live.
+Either way the batches' changes are committed together, up to COMMIT_LINES lines at a time and
+before anything that reads the ledger (a close) or writes it otherwise (the journal's blindness):
+the ledger holds what committing batch by batch would, with fewer commits.
 """
 
 import itertools
@@ -15,15 +18,19 @@ from collector.feed import FeedError, FeedLine, read_feed
 from collector.router import Router
 from levy.app.closing import close_month
 from levy.app.errors import UsageError
-from levy.app.ingest import Ignored, Tally, ingest
+from levy.app.ingest import Ignored, Tally, apply_batch
 from levy.app.journal import BLIND, CLOSE, CONTROL_PREFIX, SEEING, SWEEP, link_changes
 from levy.app.site import Site
-from levy.core.engine import Engine
+from levy.core.engine import Changes, Engine
+from levy.ledger.rejections import RejectionRecord
 from levy.ledger.store import Ledger
 
 WINDOW = 100_000
 """Lines applied as one batch: delivery order inside a batch does not matter (the engine sorts
 it), so a recording reordered within this many lines replays to the same ledger."""
+COMMIT_LINES = 1_000_000
+"""Lines whose batches are committed together (bounding what waits: rows and states one per
+meter, rejections one per line)."""
 
 
 @dataclass
@@ -188,12 +195,29 @@ class Replayer:
     batch: list[FeedLine] = field(default_factory=list)
     """The lines themselves: `ingest` reads a `FeedLine` as it reads a daemon's `Message`."""
     journaled: bool = False
+    applied: Changes = field(default_factory=Changes)
+    """What the batches applied since the last commit changed."""
+    logged: list[RejectionRecord] = field(default_factory=list)
+    applied_lines: int = 0
+    commit_lines: int = COMMIT_LINES
 
     def flush(self, now_ms: int | None = None) -> None:
+        """Apply the batch; its changes are committed with the next ones, up to `commit_lines`
+        lines' worth (a meter's row and state written once, not once per batch)."""
         if not self.batch and now_ms is None:
             return
-        ingest(self.router, self.engine, self.ledger, self.batch, self.summary.tally, now_ms)
+        tally = self.summary.tally
+        changes, logged = apply_batch(self.router, self.engine, self.batch, tally, now_ms)
+        self.applied.absorb(changes)
+        self.logged.extend(logged)
+        self.applied_lines += len(self.batch)
         self.batch = []
+        if self.applied_lines >= self.commit_lines:
+            self.commit()
+
+    def commit(self) -> None:
+        self.ledger.commit(self.applied, self.logged)
+        self.applied, self.logged, self.applied_lines = Changes(), [], 0
 
     def control(self, line: FeedLine) -> None:
         """A journal line ends the batch, as it did live; a sweep or a close happens at its time."""
@@ -205,6 +229,8 @@ class Replayer:
             self.summary.swept_to_ms = max(line.received_ms, swept or line.received_ms)
         else:
             self.flush()
+        if line.topic in (BLIND, SEEING, CLOSE):
+            self.commit()
         if line.topic in (BLIND, SEEING):
             changes = link_changes(self.engine, line.topic, line.received_ms, line.payload)
             self.ledger.commit(changes)
@@ -220,6 +246,7 @@ def replay(
     from_ms: int | None = None,
     until_ms: int | None = None,
     window: int = WINDOW,
+    commit_lines: int = COMMIT_LINES,
 ) -> ReplaySummary:
     summary = ReplaySummary()
     lines = feed_lines(inputs, summary)
@@ -232,7 +259,7 @@ def replay(
     engine = site.open_engine(ledger, start)
     config = site.config
     router = Router(config.meters, config.zone, config.daemon.max_payload_bytes)
-    run = Replayer(site, ledger, engine, router, summary)
+    run = Replayer(site, ledger, engine, router, summary, commit_lines=commit_lines)
     last_ms: int | None = None
     for line in itertools.chain([first], lines):
         received_ms = line.received_ms
@@ -252,4 +279,5 @@ def replay(
         run.flush(summary.swept_to_ms)
     else:
         run.flush()  # the daemon's archive: its own journaled sweeps, no more
+    run.commit()
     return summary

@@ -8,6 +8,7 @@ not with messages. The last row of each meter stays open for extension.
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import attrgetter
 from typing import NamedTuple
 
 from levy.core.blind import Blindness
@@ -34,6 +35,8 @@ from levy.core.rules import (
     sweep,
 )
 from levy.core.split import bucket_start, next_cut, split
+
+_received_ms = attrgetter("received_ms")
 
 
 class FrozenPeriodError(RuntimeError):
@@ -92,6 +95,21 @@ class Changes:
     blind_since: int | None = None
     blind_changed: bool = False
     """Whether `blind_since` (the open blind span's start, or None) is to be stored."""
+
+    def absorb(self, later: "Changes") -> None:
+        """`later`'s changes on top of these, as if both batches were one: committed together,
+        they store what committing each in turn would."""
+        self.rows.update(later.rows)
+        self.states.update(later.states)
+        self.rejections.extend(later.rejections)
+        totals = self.totals
+        for key, energy in later.totals.items():
+            totals[key] = totals.get(key, 0) + energy
+        self.accepted += later.accepted
+        self.clock_ms = max(self.clock_ms, later.clock_ms)
+        self.blind_closed.extend(later.blind_closed)
+        if later.blind_changed:
+            self.blind_since, self.blind_changed = later.blind_since, True
 
 
 class RowBounds(NamedTuple):
@@ -173,13 +191,15 @@ class Engine:
         """Apply a batch in canonical order, then sweep at `now_ms` if given."""
         changes = Changes()
         received = list(readings)
-        timed = [on_receive_clock(self.rules, reading) for reading in received]
+        rules = self.rules
+        timed = [on_receive_clock(rules, reading) for reading in received]
         keys = list(map(reading_order, timed))
+        if received:  # no rule reads the clock while a batch is applied
+            self.clock_ms = max(self.clock_ms, *map(_received_ms, received))
+        apply_one = self._apply_one
         # Positions are sorted, not pairs: each reading stays beside the object handed in.
         for index in sorted(range(len(timed)), key=keys.__getitem__):
-            reading = timed[index]
-            self.clock_ms = max(self.clock_ms, reading.received_ms)
-            self._apply_one(reading, received[index], changes)
+            apply_one(timed[index], received[index], changes)
         if now_ms is not None:
             self.sweep(now_ms, changes)
         changes.clock_ms = self.clock_ms
