@@ -52,8 +52,9 @@ def json_number(text: str) -> Decimal:
 _JSON = json.JSONDecoder(parse_float=json_number, parse_int=json_number, parse_constant=Decimal)
 # The compiled decoder reads what almost every device sends, several times faster; it refuses
 # what `_JSON` reads differently or not at all (NaN, integers beyond 64 bits, lone surrogates,
-# bytes that are not UTF-8), and `_JSON` then reads the payload as it always did.
-_FAST = msgspec.json.Decoder(float_hook=json_number)
+# bytes that are not UTF-8, a number beyond `Decimal`'s exponent range), and `_JSON` then reads
+# the payload as it always did.
+_FAST = msgspec.json.Decoder(float_hook=Decimal)
 # A JSON string (or what is left of one cut short, to the end), and the bytes that are not brackets.
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
 _NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
@@ -143,7 +144,7 @@ def load_json(payload: bytes, limit: int) -> object:
         raise DecodeError(RejectReason.BAD_JSON, f"JSON nested deeper than {MAX_NESTING}")
     try:
         return _integers_exact(_FAST.decode(payload))
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, ArithmeticError):  # InvalidOperation: see `OUT_OF_RANGE`
         pass
     try:
         return _JSON.decode(payload.decode("utf-8"))

@@ -6,7 +6,7 @@ register value in kWh is exact to 8 decimal places. Values finer than that are r
 """
 
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 MJ_PER_KWH = 3_600_000_000
 MS_PER_S = 1000
@@ -15,11 +15,11 @@ MW_PER_W = 1000
 
 
 def kwh_to_mj(kwh: Decimal) -> int:
-    return int((kwh * MJ_PER_KWH).to_integral_value(ROUND_HALF_EVEN))
+    return round(kwh * MJ_PER_KWH)  # a Decimal's round() is half even, whatever the context
 
 
 def w_to_mw(watts: Decimal) -> int:
-    return int((watts * MW_PER_W).to_integral_value(ROUND_HALF_EVEN))
+    return round(watts * MW_PER_W)
 
 
 def kw_to_w(kw: Decimal) -> int:
@@ -42,4 +42,4 @@ def ms_to_datetime(ms: int) -> datetime:
 
 
 def seconds_to_ms(seconds: Decimal) -> int:
-    return int((seconds * MS_PER_S).to_integral_value(ROUND_HALF_EVEN))
+    return round(seconds * MS_PER_S)
