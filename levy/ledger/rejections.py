@@ -59,20 +59,25 @@ def identity(record: RejectionRecord) -> str:
 
 
 def number_copies(records: list[RejectionRecord]) -> list[RejectionRecord]:
-    """Identical rejections in one batch (a device repeating itself within a millisecond) are
-    told apart by their copy number, so each is logged and a replay of them adds nothing."""
+    """One batch's rejections, numbered and in the order the log takes them in (by time, then
+    by identity: the order of delivery within a batch does not matter). Identical rejections
+    (a device repeating itself within a millisecond) are told apart by their copy number, so
+    each is logged and a replay of them adds nothing."""
     copies: Counter[tuple[object, ...]] = Counter()
     out = []
     for record in records:
         key = stored_key(record)
         out.append(replace(record, copy_no=copies[key]))
         copies[key] += 1
+    out.sort(key=lambda record: (record.received_ms, identity(record)))
     return out
 
 
 def log_rejections(db: sqlite3.Connection, records: Iterable[RejectionRecord]) -> None:
-    ordered = sorted(((r.received_ms, identity(r), r) for r in records), key=lambda t: t[:2])
-    for _, key, record in ordered:
+    """`records` in `number_copies`'s order, batch after batch: batches committed together are
+    logged as if committed one by one (which are kept in full and which counted depends on it)."""
+    for record in records:
+        key = identity(record)
         hour = record.received_ms - record.received_ms % MS_PER_HOUR
         meter = record.meter or ""
         if _kept_in(db, hour, record.reason.value, record.meter) < KEPT:
