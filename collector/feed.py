@@ -112,6 +112,10 @@ class CutPayload(bytes):
     def __len__(self) -> int:
         return self.length
 
+    def __reduce__(self) -> tuple[type["CutPayload"], tuple[bytes, int, str]]:
+        """Pickled whole (a replay routes in a process of its own: `levy.app.routed_feed`)."""
+        return CutPayload, (bytes(self), self.length, self.sha256)
+
     def __repr__(self) -> str:
         return f"CutPayload({bytes(self)!r}, length={self.length})"
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from operator import attrgetter
-from typing import Protocol
+from typing import Any, Protocol
 
 from collector.router import Router, StatusChange
 from levy.core.engine import Changes, Engine
@@ -75,9 +75,11 @@ class Delivered(Protocol):
 
 
 @dataclass(slots=True)
-class _Routed:
+class Routed:
     """A batch routed, and what became of each of its messages (by index) so far: flat lists
-    rather than an object per message, as a batch holds up to a replay window of them."""
+    rather than an object per message, as a batch holds up to a replay window of them. Complete
+    without the router or the messages' topics, so that a replay can route in another process
+    (see `routed_feed`)."""
 
     readings: list[Reading]
     owners: list[int]
@@ -86,9 +88,13 @@ class _Routed:
     """Per message, how many of its readings still stand."""
     reasons: list[str | None]
     """Per message, its first rejection's reason."""
-    statused: set[int] = field(default_factory=set)
-    """The messages that reported a device's status."""
+    idle: dict[int, Ignored] = field(default_factory=dict)
+    """The messages that gave neither a reading nor a rejection, by what they were."""
+    statuses: dict[str, StatusChange] = field(default_factory=dict)
+    """The devices' status reports, the last of each meter's."""
     rejected: list[RejectionRecord] = field(default_factory=list)
+    latest_ms: int | None = None
+    """The latest receive time of the batch's messages."""
 
     def refuse(self, index: int, reason: RejectReason) -> None:
         if self.reasons[index] is None:
@@ -108,21 +114,37 @@ class _Routed:
             self.live[index] -= 1
             self.refuse(index, why.reason)
 
-    def count(self, router: Router, messages: Sequence[Delivered], tally: Tally) -> None:
+    def count(self, tally: Tally) -> None:
         """Each message once: accepted if one of its readings stands, else by its first
         rejection, else by what it was."""
         idle = [index for index, live in enumerate(self.live) if not live]
-        tally.messages_accepted += len(messages) - len(idle)
+        tally.messages_accepted += len(self.live) - len(idle)
         for index in idle:
             reason = self.reasons[index]
             if reason is not None:
                 tally.messages_rejected[reason] += 1
-            elif index in self.statused:
-                tally.messages_ignored[Ignored.AVAILABILITY] += 1
-            elif router.concerns_meters(messages[index].topic):
-                tally.messages_ignored[Ignored.NO_READING] += 1
             else:
-                tally.messages_ignored[Ignored.COMPANION] += 1
+                tally.messages_ignored[self.idle[index]] += 1
+
+    def __getstate__(self) -> tuple[object, ...]:
+        """The readings as columns: a list of NamedTuples pickles at two Python calls each."""
+        columns = tuple(map(list, zip(*self.readings, strict=True))) if self.readings else ()
+        return (
+            columns,
+            self.owners,
+            self.live,
+            self.reasons,
+            self.idle,
+            self.statuses,
+            self.rejected,
+            self.latest_ms,
+        )
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        columns, *rest = state
+        self.readings = list(map(Reading, *columns)) if columns else []
+        (self.owners, self.live, self.reasons, self.idle, self.statuses, self.rejected) = rest[:6]
+        self.latest_ms = rest[6]
 
 
 def record(message: Delivered, rejection: Rejection) -> RejectionRecord:
@@ -136,15 +158,14 @@ def record(message: Delivered, rejection: Rejection) -> RejectionRecord:
     )
 
 
-def _route(
-    router: Router, messages: Sequence[Delivered], statuses: dict[str, StatusChange]
-) -> _Routed:
-    """Every message routed, its readings kept for the engine and its rejections recorded; a
-    device's status goes to `statuses`."""
-    routed = _Routed([], [], [0] * len(messages), [None] * len(messages))
+def route_batch(router: Router, messages: Sequence[Delivered]) -> Routed:
+    """Every message routed, its readings kept for the engine and its rejections recorded."""
+    routed = Routed([], [], [0] * len(messages), [None] * len(messages))
     route, readings, owners, live = router.route, routed.readings, routed.owners, routed.live
     for index, message in enumerate(messages):
-        for outcome in route(message.topic, message.payload, message.received_ms):
+        outcomes = route(message.topic, message.payload, message.received_ms)
+        statused = False
+        for outcome in outcomes:
             if isinstance(outcome, Reading):
                 readings.append(outcome)
                 owners.append(index)
@@ -153,29 +174,39 @@ def _route(
                 routed.rejected.append(record(message, outcome))
                 routed.refuse(index, outcome.reason)
             else:
-                statuses[outcome.meter] = outcome
-                routed.statused.add(index)
+                routed.statuses[outcome.meter] = outcome
+                statused = True
+        if not live[index] and routed.reasons[index] is None:
+            routed.idle[index] = idle_kind(router, message.topic, statused)
+    if messages:
+        routed.latest_ms = max(map(_received_ms, messages))
     return routed
 
 
-def apply_batch(
-    router: Router,
+def idle_kind(router: Router, topic: str, statused: bool) -> Ignored:
+    if statused:
+        return Ignored.AVAILABILITY
+    return Ignored.NO_READING if router.concerns_meters(topic) else Ignored.COMPANION
+
+
+def apply_routed(
     engine: Engine,
     messages: Sequence[Delivered],
+    routed: Routed,
     tally: Tally,
     now_ms: int | None = None,
 ) -> tuple[Changes, list[RejectionRecord]]:
-    """Route and apply one batch (then sweep at `now_ms` if given) and count it: what changed,
-    and the rejections to log, for the ledger to commit."""
-    routed = _route(router, messages, tally.statuses)
-    if messages:
-        engine.advance_clock(max(map(_received_ms, messages)))
+    """Apply one routed batch (then sweep at `now_ms` if given) and count it: what changed, and
+    the rejections to log, for the ledger to commit."""
+    if routed.latest_ms is not None:
+        engine.advance_clock(routed.latest_ms)
     changes = engine.apply(routed.readings, now_ms=now_ms)
     routed.refuse_applied(messages, changes.rejections)
     rejected = routed.rejected
     tally.messages += len(messages)
+    tally.statuses.update(routed.statuses)
     tally.add(changes, rejected)
-    routed.count(router, messages, tally)
+    routed.count(tally)
     return changes, number_copies([r for r in rejected if r.reason not in NOT_LOGGED])
 
 
@@ -188,7 +219,9 @@ def ingest(
     now_ms: int | None = None,
     journal: str | None = None,
 ) -> Changes:
-    """`apply_batch`, committed with the archive's `journal` position; returns what changed."""
-    changes, logged = apply_batch(router, engine, messages, tally, now_ms)
+    """Route and apply one batch, committed with the archive's `journal` position; returns
+    what changed."""
+    routed = route_batch(router, messages)
+    changes, logged = apply_routed(engine, messages, routed, tally, now_ms)
     ledger.commit(changes, logged, journal)
     return changes

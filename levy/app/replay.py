@@ -4,22 +4,32 @@ A plain recording (mosquitto_sub) is applied in windows of WINDOW lines; the dae
 carries control lines (see journal.py) and is applied batch by batch, exactly as it was live.
 Either way the batches' changes are committed together, up to COMMIT_LINES lines at a time and
 before anything that reads the ledger (a close) or writes it otherwise (the journal's blindness):
-the ledger holds what committing batch by batch would, with fewer commits.
+the ledger holds what committing batch by batch would, with fewer commits. The lines are read
+and routed by `routed_feed`: for a large input, in a process of its own beside the engine.
 """
 
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from collector.archive import RawArchive
-from collector.feed import FeedError, FeedLine, read_feed
+from collector.feed import FeedError, FeedLine
 from collector.router import Router
 from levy.app.closing import close_month
 from levy.app.errors import UsageError
-from levy.app.ingest import Ignored, Tally, apply_batch
-from levy.app.journal import BLIND, CLOSE, CONTROL_PREFIX, SEEING, SWEEP, link_changes
+from levy.app.ingest import Delivered, Ignored, Routed, Tally, apply_routed
+from levy.app.journal import BLIND, CLOSE, SEEING, SWEEP, link_changes
+from levy.app.routed_feed import (
+    FORK_ABOVE_BYTES,
+    Control,
+    FeedEnd,
+    RoutedBatch,
+    Start,
+    read_items,
+    routed_feed,
+)
 from levy.app.site import Site
 from levy.core.engine import Changes, Engine
 from levy.ledger.rejections import RejectionRecord
@@ -90,24 +100,6 @@ def files_of(path: Path) -> list[Path]:
 
 def expand(inputs: Sequence[Path]) -> list[Path]:
     return [file for path in inputs for file in files_of(path)]
-
-
-def read_items(path: Path) -> Iterator[FeedLine | FeedError]:
-    """`read_feed`, with a file that cannot be read (opened or read on) a plain error."""
-    try:
-        yield from read_feed(path)  # closing this generator closes the file
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
-
-
-def feed_lines(inputs: Sequence[Path], summary: ReplaySummary) -> Iterator[FeedLine]:
-    for path in expand(inputs):
-        for item in read_items(path):
-            summary.lines += 1
-            if isinstance(item, FeedError):
-                summary.malformed.append((path, item))
-            else:
-                yield item
 
 
 def named(inputs: Sequence[Path]) -> str:
@@ -190,30 +182,30 @@ class Replayer:
     site: Site
     ledger: Ledger
     engine: Engine
-    router: Router
     summary: ReplaySummary
-    batch: list[FeedLine] = field(default_factory=list)
-    """The lines themselves: `ingest` reads a `FeedLine` as it reads a daemon's `Message`."""
+    commit_lines: int = COMMIT_LINES
     journaled: bool = False
     applied: Changes = field(default_factory=Changes)
     """What the batches applied since the last commit changed."""
     logged: list[RejectionRecord] = field(default_factory=list)
     applied_lines: int = 0
-    commit_lines: int = COMMIT_LINES
 
-    def flush(self, now_ms: int | None = None) -> None:
-        """Apply the batch; its changes are committed with the next ones, up to `commit_lines`
+    def apply(self, batch: RoutedBatch) -> None:
+        """Apply a batch; its changes are committed with the next ones, up to `commit_lines`
         lines' worth (a meter's row and state written once, not once per batch)."""
-        if not self.batch and now_ms is None:
-            return
-        tally = self.summary.tally
-        changes, logged = apply_batch(self.router, self.engine, self.batch, tally, now_ms)
-        self.applied.absorb(changes)
-        self.logged.extend(logged)
-        self.applied_lines += len(self.batch)
-        self.batch = []
+        self._apply(batch.lines, batch.routed)
+        self.applied_lines += len(batch.lines)
         if self.applied_lines >= self.commit_lines:
             self.commit()
+
+    def sweep(self, now_ms: int) -> None:
+        self._apply([], Routed([], [], [], []), now_ms)
+
+    def _apply(self, lines: Sequence[Delivered], routed: Routed, now_ms: int | None = None) -> None:
+        tally = self.summary.tally
+        changes, logged = apply_routed(self.engine, lines, routed, tally, now_ms)
+        self.applied.absorb(changes)
+        self.logged.extend(logged)
 
     def commit(self) -> None:
         self.ledger.commit(self.applied, self.logged)
@@ -224,11 +216,9 @@ class Replayer:
         self.journaled = True
         self.summary.journal += 1
         if line.topic == SWEEP:
-            self.flush(line.received_ms)
+            self.sweep(line.received_ms)
             swept = self.summary.swept_to_ms
             self.summary.swept_to_ms = max(line.received_ms, swept or line.received_ms)
-        else:
-            self.flush()
         if line.topic in (BLIND, SEEING, CLOSE):
             self.commit()
         if line.topic in (BLIND, SEEING):
@@ -247,37 +237,39 @@ def replay(
     until_ms: int | None = None,
     window: int = WINDOW,
     commit_lines: int = COMMIT_LINES,
+    fork_above: int = FORK_ABOVE_BYTES,
 ) -> ReplaySummary:
-    summary = ReplaySummary()
-    lines = feed_lines(inputs, summary)
-    first = next(lines, None)
-    if first is None:
-        raise UsageError(f"{named(inputs)} holds no messages")
-    candidates = [from_ms, site.configured_start_ms(), ledger.accounting_start_ms]
-    candidates.append(first.received_ms)
-    start = next((ms for ms in candidates if ms is not None), None)
-    engine = site.open_engine(ledger, start)
+    """`fork_above`: the input size from which its lines are read and routed in a process of
+    their own (see `routed_feed`)."""
     config = site.config
-    router = Router(config.meters, config.zone, config.daemon.max_payload_bytes)
-    run = Replayer(site, ledger, engine, router, summary, commit_lines=commit_lines)
-    last_ms: int | None = None
-    for line in itertools.chain([first], lines):
-        received_ms = line.received_ms
-        if until_ms is not None and received_ms > until_ms:
-            summary.skipped_after_until += 1
-            continue
-        if last_ms is None or received_ms > last_ms:
-            last_ms = received_ms
-        if line.topic.startswith(CONTROL_PREFIX):
-            run.control(line)
-            continue
-        run.batch.append(line)
-        if len(run.batch) >= window:
-            run.flush()
+    summary = ReplaySummary()
+
+    def router() -> Router:
+        return Router(config.meters, config.zone, config.daemon.max_payload_bytes)
+
+    run: Replayer | None = None
+    end = FeedEnd()
+    for event in routed_feed(expand(inputs), router, window, until_ms, fork_above):
+        if isinstance(event, Start):
+            candidates = [from_ms, site.configured_start_ms(), ledger.accounting_start_ms]
+            start = next((ms for ms in candidates if ms is not None), event.received_ms)
+            engine = site.open_engine(ledger, start)
+            run = Replayer(site, ledger, engine, summary, commit_lines)
+        elif isinstance(event, FeedEnd):
+            end = event
+        else:
+            assert run is not None
+            if isinstance(event, Control):
+                run.control(event.line)
+            else:
+                run.apply(event)
+    summary.lines, summary.malformed = end.lines, end.malformed
+    summary.skipped_after_until = end.skipped_after_until
+    if run is None:
+        raise UsageError(f"{named(inputs)} holds no messages")
     if until_ms is not None or not run.journaled:
-        summary.swept_to_ms = until_ms if until_ms is not None else last_ms
-        run.flush(summary.swept_to_ms)
-    else:
-        run.flush()  # the daemon's archive: its own journaled sweeps, no more
+        summary.swept_to_ms = until_ms if until_ms is not None else end.last_ms
+        assert summary.swept_to_ms is not None
+        run.sweep(summary.swept_to_ms)
     run.commit()
     return summary

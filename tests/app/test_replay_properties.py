@@ -143,9 +143,12 @@ def test_closing_then_reporting_equals_reporting(lines):
     assert closed_november == {**november, "evidence": closed_november["evidence"]}
 
 
-def replayed_rows(lines: list[str], window: int, commit_lines: int) -> tuple[list, ...]:
-    """The ledger's rows, meters, rejections and November report after a replay of `lines` in batches of
-    `window` lines, committed `commit_lines` lines at a time; what depends on the number of
+def replayed_rows(
+    lines: list[str], window: int, commit_lines: int, fork_above: int = 1 << 40
+) -> tuple[list, ...]:
+    """The ledger's rows, meters, rejections, November report and the replay's summary after a
+    replay of `lines` in batches of `window` lines, committed `commit_lines` lines at a time,
+    read in a process of their own from `fork_above` bytes; what depends on the number of
     commits (change numbers, the chain, seals) left out."""
     with TemporaryDirectory() as folder:
         config = Path(folder) / "site.toml"
@@ -156,7 +159,7 @@ def replayed_rows(lines: list[str], window: int, commit_lines: int) -> tuple[lis
         site = site_at(config)
         until = datetime_to_ms(datetime.fromisoformat(UNTIL))
         with Ledger(site.config.ledger.path, True) as ledger:
-            replay(site, ledger, [feed], until_ms=until, window=window, commit_lines=commit_lines)
+            summary = replay(site, ledger, [feed], None, until, window, commit_lines, fork_above)
             rows = ledger.db.execute(
                 "SELECT m.name, i.start_ms, i.end_ms, i.kind, i.energy_mj, i.supply, i.rated_w,"
                 " i.rate, i.role FROM intervals i JOIN meters m ON m.id = i.meter_id"
@@ -172,10 +175,17 @@ def replayed_rows(lines: list[str], window: int, commit_lines: int) -> tuple[lis
             ).fetchall()
         figures = report(config, "2026-11")
         del figures["evidence"]
-        return rows, meters, rejections, figures
+        said = (summary.terms(), summary.tally.messages_rejected, summary.swept_to_ms)
+        return rows, meters, rejections, figures, said
 
 
 @settings(max_examples=25, deadline=None)
 @given(feeds(), st.integers(1, 20))
 def test_batches_committed_together_store_what_each_committed_would(lines, window):
     assert replayed_rows(lines, window, 10**9) == replayed_rows(lines, window, 1)
+
+
+@settings(max_examples=15, deadline=None)
+@given(feeds(), st.integers(1, 20))
+def test_lines_read_in_a_process_of_their_own_replay_the_same(lines, window):
+    assert replayed_rows(lines, window, 7, fork_above=0) == replayed_rows(lines, window, 7)

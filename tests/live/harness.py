@@ -17,6 +17,8 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
+from levy.app.replay import replay
+from levy.cli.common import site_at
 from levy.config.load import load_config
 from levy.config.zone import load_zone
 from levy.core.model import DeemedReason
@@ -254,14 +256,23 @@ def replayed_report(
     return report(replayed_config(config, feeds, folder), period)
 
 
-def replayed_config(config: Path, feeds: list[Path], folder: Path) -> Path:
-    """The site configuration of a fresh ledger in `folder`, built by replaying `feeds`."""
+def replayed_config(
+    config: Path, feeds: list[Path], folder: Path, read_apart: bool = False
+) -> Path:
+    """The site configuration of a fresh ledger in `folder`, built by replaying `feeds` with
+    the command, or (`read_apart`) in this process, its lines read in a process of their own
+    however few they are."""
     folder.mkdir(parents=True, exist_ok=True)
     text = config.read_text().replace(
         "[ledger]\n", f'[ledger]\npath = "{folder}/replayed.sqlite"\n'
     )
     fresh = folder / "replay.toml"
     fresh.write_text(text)
+    if read_apart:
+        site = site_at(fresh)
+        with Ledger(site.config.ledger.path, True) as ledger:
+            replay(site, ledger, feeds, fork_above=0)
+        return fresh
     args = ["replay", "-c", str(fresh)]
     for feed in feeds:
         args += ["-i", str(feed)]

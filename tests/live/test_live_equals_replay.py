@@ -12,6 +12,7 @@ from tests.live.harness import (
     free_port,
     levy,
     previous_month,
+    replayed_config,
     replayed_report,
     report,
     wait_until,
@@ -83,6 +84,8 @@ def test_a_faulty_simulated_fleet_live_equals_the_replay_of_its_archive(tmp_path
     assert deemed == {"no_baseline", "no_data", "meter_fault", "register_decrease", "implausible"}
     archive = tmp_path / "var" / "archive" / "sim"
     assert live == replayed_report(config, [archive], tmp_path / "replay")
+    read_apart = replayed_config(config, [archive], tmp_path / "apart", read_apart=True)
+    assert live == report(read_apart)
     month, start, end = previous_month()
     before = report(config, month)
     assert before["closed"], "the daemon closes the previous month once the rules allow"

@@ -1,0 +1,233 @@
+"""Replay's reading and routing: the inputs' lines cut into the batches the replay applies, each
+routed, in order with the daemon's journal lines; then how many lines there were of each kind.
+
+A large input is read and routed in a process of its own, forked once the configuration is
+loaded, so that reading and routing run on one core while the engine and the ledger run on the
+other. It runs the same generator and sends what it yields, so a replay is the same either way.
+"""
+
+import contextlib
+import os
+import pickle
+import queue
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from collector.feed import FeedError, FeedLine, read_feed
+from collector.message import Message
+from collector.router import Router
+from levy.app.errors import UsageError
+from levy.app.ingest import Delivered, Routed, route_batch
+from levy.app.journal import CONTROL_PREFIX
+
+FORK_ABOVE_BYTES = 16 * 1024 * 1024
+"""Inputs at least this large (about 100,000 lines) are read in a process of their own: below
+it, starting one costs more than it saves."""
+AHEAD = 2
+"""Batches the reading process may have routed ahead of the engine."""
+
+
+class Start(NamedTuple):
+    """The first line's receive time: the accounting starts there when nothing earlier says."""
+
+    received_ms: int
+
+
+@dataclass(slots=True)
+class RoutedBatch:
+    lines: Sequence[Delivered]
+    """The feed's lines; from the reading process, their messages (not their line numbers)."""
+    routed: Routed
+
+    def __getstate__(self) -> tuple[object, ...]:
+        """The lines as columns (see `Routed.__getstate__`)."""
+        lines = self.lines
+        topics, payloads = [line.topic for line in lines], [line.payload for line in lines]
+        return [line.received_ms for line in lines], topics, payloads, self.routed
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        received, topics, payloads, self.routed = state
+        self.lines = _Columns(received, topics, payloads)
+
+
+class Control(NamedTuple):
+    """A line of the daemon's journal, between the batches it separated live."""
+
+    line: FeedLine
+
+
+@dataclass
+class FeedEnd:
+    """What was read, every line once: lines = applied + journal + after --until + malformed."""
+
+    lines: int = 0
+    malformed: list[tuple[Path, FeedError]] = field(default_factory=list)
+    skipped_after_until: int = 0
+    last_ms: int | None = None
+    """The latest receive time of a line not after --until."""
+
+
+Event = Start | RoutedBatch | Control | FeedEnd
+
+
+class _Columns(Sequence[Message]):
+    """A batch's messages as received from the reading process; one is made only when asked
+    for (a rejection's record), not one per line."""
+
+    def __init__(self, received: list[int], topics: list[str], payloads: list[bytes]) -> None:
+        self._received, self._topics, self._payloads = received, topics, payloads
+
+    def __len__(self) -> int:
+        return len(self._received)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return Message(self._received[index], self._topics[index], self._payloads[index])
+
+
+class _Failed(NamedTuple):
+    """The reading process's error, raised again in the replay."""
+
+    error: BaseException
+
+
+def read_items(path: Path) -> Iterator[FeedLine | FeedError]:
+    """`read_feed`, with a file that cannot be read (opened or read on) a plain error."""
+    try:
+        yield from read_feed(path)  # closing this generator closes the file
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def events(
+    files: Sequence[Path], router_of: Callable[[], Router], window: int, until_ms: int | None
+) -> Iterator[Event]:
+    """`Start`, then the batches (at most `window` lines, or up to a journal line) and the
+    journal lines in order, then `FeedEnd`. The router is made after `Start`, in the process
+    that routes."""
+    end = FeedEnd()
+    router: Router | None = None
+    batch: list[FeedLine] = []
+    for path in files:
+        for item in read_items(path):
+            end.lines += 1
+            if isinstance(item, FeedError):
+                end.malformed.append((path, item))
+                continue
+            received_ms = item.received_ms
+            if router is None:
+                yield Start(received_ms)
+                router = router_of()
+            if until_ms is not None and received_ms > until_ms:
+                end.skipped_after_until += 1
+                continue
+            if end.last_ms is None or received_ms > end.last_ms:
+                end.last_ms = received_ms
+            if item.topic.startswith(CONTROL_PREFIX):
+                if batch:
+                    yield RoutedBatch(batch, route_batch(router, batch))
+                    batch = []
+                yield Control(item)
+                continue
+            batch.append(item)
+            if len(batch) >= window:
+                yield RoutedBatch(batch, route_batch(router, batch))
+                batch = []
+    if batch:
+        assert router is not None
+        yield RoutedBatch(batch, route_batch(router, batch))
+    yield end
+
+
+def routed_feed(
+    files: Sequence[Path],
+    router_of: Callable[[], Router],
+    window: int,
+    until_ms: int | None,
+    fork_above: int = FORK_ABOVE_BYTES,
+) -> Iterator[Event]:
+    """`events`, read in a process of its own where the files hold `fork_above` bytes or more."""
+    produced = events(files, router_of, window, until_ms)
+    if sum(map(_size, files)) < fork_above:
+        return produced
+    return _forked(produced)
+
+
+def _size(file: Path) -> int:
+    """0 for a file that cannot be read: reading it says why (`read_items`)."""
+    try:
+        return file.stat().st_size
+    except OSError:
+        return 0
+
+
+def _forked(produced: Iterator[Event]) -> Iterator[Event]:
+    receiving, sending = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the reading process: it never returns, nor runs what the replay would
+        os.close(receiving)
+        _send_all(produced, Connection(sending, readable=False))
+    os.close(sending)
+    return _received(pid, Connection(receiving, writable=False))
+
+
+def _send_all(produced: Iterator[Event], connection: Connection) -> None:
+    status = 0
+    try:
+        for event in produced:
+            connection.send_bytes(pickle.dumps(event, pickle.HIGHEST_PROTOCOL))
+    except KeyboardInterrupt:
+        status = 1
+    except BaseException as exc:  # to the replay, which says it and stops
+        status = 1
+        connection.send_bytes(pickle.dumps(_Failed(_picklable(exc)), pickle.HIGHEST_PROTOCOL))
+    finally:
+        os._exit(status)  # no atexit, no finalizer: the ledger and its lock are the replay's
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    try:
+        pickle.dumps(exc)
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+def _received(pid: int, connection: Connection) -> Iterator[Event]:
+    """The reading process's events; a thread takes them in while the replay applies the
+    batch before (receiving waits for the pipe, not for the interpreter)."""
+    arrived: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD)
+
+    def pump() -> None:
+        try:
+            while True:
+                arrived.put(connection.recv_bytes())
+        except (EOFError, OSError):
+            arrived.put(None)
+
+    pumping = threading.Thread(target=pump, name="replay-reader", daemon=True)
+    pumping.start()
+    ended = False
+    try:
+        while (data := arrived.get()) is not None:
+            event = pickle.loads(data)
+            if isinstance(event, _Failed):
+                raise event.error
+            ended = isinstance(event, FeedEnd)
+            yield event
+        if not ended:
+            raise UsageError(f"the replay's reading process (pid {pid}) stopped before the end")
+    finally:
+        if not ended:
+            os.kill(pid, signal.SIGKILL)  # a zombie until waited for: never another's pid
+        while pumping.is_alive():  # its last put may wait for room
+            with contextlib.suppress(queue.Empty):
+                arrived.get(timeout=0.1)
+        os.waitpid(pid, 0)
+        connection.close()

@@ -1,0 +1,74 @@
+"""Replay's reading process: what it sends arrives as it was made, its failure is the replay's
+plain error, and a process that dies says so."""
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from collector.feed import CutPayload, FeedLine
+from collector.message import Message
+from collector.router import StatusChange
+from levy.app.errors import UsageError
+from levy.app.ingest import Ignored, Routed
+from levy.app.routed_feed import Event, FeedEnd, RoutedBatch, Start, _forked
+from levy.core.model import Availability, Reading, RejectReason
+from levy.ledger.rejections import RejectionRecord
+
+CUT = CutPayload(b'{"energy_kwh": 1', 70_000, "ab" * 32)
+LINES = [FeedLine(1, 1_000, "site/a", b'{"energy_kwh": 1}'), FeedLine(2, 2_000, "site/b", CUT)]
+ROUTED = Routed(
+    [Reading("a", 900, 1_000, 3_600_000, None, False), Reading("b", 1_500, 2_000, None, 5, True)],
+    [0, 0],
+    [2, 0],
+    [None, "oversized"],
+    {},
+    {"b": StatusChange("b", Availability.ONLINE)},
+    [RejectionRecord(2_000, RejectReason.OVERSIZED, "too big", "site/b", "b", CUT)],
+    2_000,
+)
+
+
+def produced() -> Iterator[Event]:
+    yield Start(1_000)
+    yield RoutedBatch(LINES, ROUTED)
+    yield FeedEnd(lines=2, last_ms=2_000)
+
+
+def test_a_batch_arrives_as_it_was_made():
+    start, batch, end = list(_forked(produced()))
+    assert start == Start(1_000) and end == FeedEnd(lines=2, last_ms=2_000)
+    assert isinstance(batch, RoutedBatch)
+    messages = [Message(line.received_ms, line.topic, line.payload) for line in LINES]
+    assert list(batch.lines) == messages and len(batch.lines[1].payload) == 70_000
+    for name in Routed.__slots__:
+        assert getattr(batch.routed, name) == getattr(ROUTED, name), name
+
+
+def test_an_idle_message_keeps_its_kind():
+    routed = Routed([], [], [0], [None], {0: Ignored.COMPANION}, latest_ms=5)
+    events = _forked(iter([RoutedBatch(LINES[:1], routed), FeedEnd(lines=1)]))
+    batch, _ = list(events)
+    assert batch.routed.idle == {0: Ignored.COMPANION} and batch.routed.readings == []
+
+
+def failing() -> Iterator[Event]:
+    yield Start(1_000)
+    raise UsageError("cannot read feed.jsonl: Permission denied")
+
+
+def test_the_reading_process_failing_is_the_replays_plain_error():
+    events = _forked(failing())
+    assert next(events) == Start(1_000)
+    with pytest.raises(UsageError, match=r"^cannot read feed\.jsonl: Permission denied$"):
+        next(events)
+
+
+def dying() -> Iterator[Event]:
+    yield Start(1_000)
+    os._exit(9)
+
+
+def test_a_reading_process_that_dies_is_said_to_have_stopped():
+    with pytest.raises(UsageError, match=r"reading process \(pid \d+\) stopped before the end"):
+        list(_forked(dying()))
