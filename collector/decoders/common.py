@@ -122,7 +122,7 @@ def check_size(payload: bytes, limit: int) -> None:
 def too_deep(text: bytes, limit: int = MAX_NESTING) -> bool:
     """Whether JSON text nests arrays and objects more than `limit` deep (brackets inside
     strings do not count). Linear in the text, and free for text with few brackets."""
-    if text.count(b"[") + text.count(b"{") <= limit:
+    if len(text) <= limit or text.count(b"[") + text.count(b"{") <= limit:
         return False
     depth = 0
     for bracket in _STRING.sub(b"", text).translate(None, _NOT_BRACKETS):

@@ -7,6 +7,7 @@ other. It runs the same generator and sends what it yields, so a replay is the s
 """
 
 import contextlib
+import itertools
 import os
 import pickle
 import queue
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from collector.feed import FeedError, FeedLine, read_feed
 from collector.message import Message
@@ -30,6 +31,7 @@ FORK_ABOVE_BYTES = 16 * 1024 * 1024
 it, starting one costs more than it saves."""
 AHEAD = 2
 """Batches the reading process may have routed ahead of the engine."""
+T = TypeVar("T", str, bytes)
 
 
 class Start(NamedTuple):
@@ -45,14 +47,46 @@ class RoutedBatch:
     routed: Routed
 
     def __getstate__(self) -> tuple[object, ...]:
-        """The lines as columns (see `Routed.__getstate__`)."""
+        """The lines as columns, topics and payloads each joined into one (see `Packed`)."""
         lines = self.lines
         topics, payloads = [line.topic for line in lines], [line.payload for line in lines]
-        return [line.received_ms for line in lines], topics, payloads, self.routed
+        return [line.received_ms for line in lines], packed(topics), packed(payloads), self.routed
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         received, topics, payloads, self.routed = state
         self.lines = _Columns(received, topics, payloads)
+
+
+class Packed(Sequence[T]):
+    """Strings (or bytes) joined into one, with their lengths: one object to pickle and load
+    rather than one per line, and a line's own made only when asked for."""
+
+    def __init__(self, joined: T, lengths: list[int]) -> None:
+        self._joined: T = joined
+        self._lengths = lengths
+        self._starts: list[int] | None = None
+
+    def __len__(self) -> int:
+        return len(self._lengths)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if self._starts is None:
+            self._starts = [0, *itertools.accumulate(self._lengths)]
+        return self._joined[self._starts[index] : self._starts[index + 1]]
+
+    def __reduce__(self) -> tuple[type["Packed[T]"], tuple[T, list[int]]]:
+        return Packed, (self._joined, self._lengths)
+
+
+def packed(items: list[T]) -> Sequence[T]:
+    """`items` as `Packed` where each is a plain str or bytes (a payload the archive cut is
+    not: it stands for a longer one), else as they are."""
+    kind = type(items[0]) if items else None
+    if kind not in (str, bytes) or any(type(item) is not kind for item in items):
+        return items
+    return Packed(items[0][:0].join(items), list(map(len, items)))
 
 
 class Control(NamedTuple):
@@ -79,7 +113,9 @@ class _Columns(Sequence[Message]):
     """A batch's messages as received from the reading process; one is made only when asked
     for (a rejection's record), not one per line."""
 
-    def __init__(self, received: list[int], topics: list[str], payloads: list[bytes]) -> None:
+    def __init__(
+        self, received: list[int], topics: Sequence[str], payloads: Sequence[bytes]
+    ) -> None:
         self._received, self._topics, self._payloads = received, topics, payloads
 
     def __len__(self) -> int:

@@ -2,6 +2,7 @@
 plain error, and a process that dies says so."""
 
 import os
+import pickle
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +12,7 @@ from collector.message import Message
 from collector.router import StatusChange
 from levy.app.errors import UsageError
 from levy.app.ingest import Ignored, Routed
-from levy.app.routed_feed import Event, FeedEnd, RoutedBatch, Start, _forked
+from levy.app.routed_feed import Event, FeedEnd, RoutedBatch, Start, _forked, packed
 from levy.core.model import Availability, Reading, RejectReason
 from levy.ledger.rejections import RejectionRecord
 
@@ -72,3 +73,12 @@ def dying() -> Iterator[Event]:
 def test_a_reading_process_that_dies_is_said_to_have_stopped():
     with pytest.raises(UsageError, match=r"reading process \(pid \d+\) stopped before the end"):
         list(_forked(dying()))
+
+
+def test_topics_and_payloads_cross_packed_and_a_cut_payload_as_itself():
+    plain = [FeedLine(n, 1_000 + n, f"site/é{n}", b"x" * n) for n in range(5)]
+    batch = RoutedBatch(plain, Routed([], [], [0] * 5, [None] * 5, latest_ms=1_004))
+    lines = pickle.loads(pickle.dumps(batch)).lines
+    assert [(m.topic, m.payload) for m in lines] == [(m.topic, m.payload) for m in plain]
+    assert lines[1:3] == [Message(1_001, "site/é1", b"x"), Message(1_002, "site/é2", b"xx")]
+    assert packed([line.payload for line in LINES]) == [LINES[0].payload, CUT]
