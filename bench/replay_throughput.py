@@ -8,6 +8,7 @@ same run on the same lines: a loop that only parses each line and its payload wi
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -34,6 +35,8 @@ def write_feed(path: Path, lines: int, meters: int) -> None:
             register = f"{1000 + step // 100}.{step % 100:02d}"
             payload = f'{{"ts": {ms // 1000}.{ms % 1000:03d}, "energy_kwh": {register}}}'.encode()
             out.write(format_feed_line(ms, f"bench/rig-{meter:05d}", payload) + "\n")
+        out.flush()
+        os.fsync(out.fileno())  # written back now, not while the replay is timed
 
 
 def json_floor(feed: Path) -> float:
