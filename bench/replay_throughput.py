@@ -1,24 +1,32 @@
 """Replay throughput: 1,000,000 recorded lines of 10,000 meters (one reading per meter every
 10 s), through the whole path (feed parsing, decoding, rules, splitting, SQLite commits) as the
 command runs it, in a process of its own into a fresh ledger; beside the floor measured in the
-same run on the same lines: a loop that only parses each line and its payload with `json`.
+same run on the same lines: a loop that only parses each line and its payload with `json`. Then
+the same readings as the daemon's archive holds them (batches of 500, each journaled), which is
+what `verify --archive` replays.
 
     python -m bench.replay_throughput [--lines 1000000] [--meters 10000] [--out bench/out]
 """
 
 import argparse
+import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 from bench.fleet import write_fleet
 from bench.table import Figure, ratio_figure, render
+from collector.archive import RawArchive, Record
 from collector.feed import format_feed_line
+from levy.app.journal import BATCH
 from levy.config import load_config
+from levy.config.sections import DaemonConfig
 from levy.core.units import datetime_to_ms
 
 START = "2026-10-01T00:00:00+05:00"
@@ -26,47 +34,75 @@ TARGET = 0.5
 """Replay's share of the JSON floor to reach (issue 13)."""
 
 
-def write_feed(path: Path, lines: int, meters: int) -> None:
+def records(lines: int, meters: int) -> Iterator[Record]:
+    """One reading per meter every 10 s, as the native payload: (receive ms, topic, payload)."""
     start_ms = datetime_to_ms(datetime.fromisoformat(START))
+    for n in range(lines):
+        step, meter = divmod(n, meters)
+        ms = start_ms + step * 10_000 + meter
+        register = f"{1000 + step // 100}.{step % 100:02d}"
+        payload = f'{{"ts": {ms // 1000}.{ms % 1000:03d}, "energy_kwh": {register}}}'.encode()
+        yield ms, f"bench/rig-{meter:05d}", payload
+
+
+def write_feed(path: Path, lines: int, meters: int) -> list[Path]:
+    """A recording, as mosquitto_sub -F %j writes it."""
     with path.open("w") as out:
-        for n in range(lines):
-            step, meter = divmod(n, meters)
-            ms = start_ms + step * 10_000 + meter
-            register = f"{1000 + step // 100}.{step % 100:02d}"
-            payload = f'{{"ts": {ms // 1000}.{ms % 1000:03d}, "energy_kwh": {register}}}'.encode()
-            out.write(format_feed_line(ms, f"bench/rig-{meter:05d}", payload) + "\n")
+        for ms, topic, payload in records(lines, meters):
+            out.write(format_feed_line(ms, topic, payload) + "\n")
         out.flush()
         os.fsync(out.fileno())  # written back now, not while the replay is timed
+    return [path]
 
 
-def json_floor(feed: Path) -> float:
-    """Seconds to parse every line and its payload with the standard library, nothing more."""
+def write_archive(folder: Path, lines: int, meters: int) -> list[Path]:
+    """The same readings as the daemon archives them: batches of the daemon's size, each
+    journaled with its end (what `verify --archive` replays)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    made, size = records(lines, meters), DaemonConfig().batch_max_messages
+    with RawArchive(folder, retention_days=0) as archive:
+        while chunk := list(itertools.islice(made, size)):
+            archive.append([*chunk, (max(ms for ms, _, _ in chunk), BATCH, b"")])
+        return archive.files()
+
+
+def json_floor(files: list[Path]) -> float:
+    """Seconds to parse every line and its payload (if it has one) with the standard library,
+    nothing more."""
     began = time.perf_counter()
-    with feed.open("rb") as lines:
-        for line in lines:
-            json.loads(json.loads(line)["payload"])
+    for file in files:
+        with file.open("rb") as lines:
+            for line in lines:
+                payload = json.loads(line)["payload"]
+                if payload is not None:
+                    json.loads(payload)
     return time.perf_counter() - began
 
 
-def replayed(config: Path, feed: Path) -> float:
+def replayed(config: Path, source: Path) -> float:
     """Seconds for `levy-monitor replay` into a fresh ledger, start to exit."""
+    ledger = load_config(config).ledger.path
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        Path(f"{ledger}{suffix}").unlink(missing_ok=True)
     began = time.perf_counter()
-    command = [sys.executable, "-m", "levy", "replay", "-c", str(config), "-i", str(feed)]
+    command = [sys.executable, "-m", "levy", "replay", "-c", str(config), "-i", str(source)]
     subprocess.run(command, check=True, capture_output=True)
     return time.perf_counter() - began
 
 
 def measure(lines: int, meters: int, out: Path) -> list[Figure]:
     config = write_fleet(out, meters, START)
-    feed = out / "feed.jsonl"
-    write_feed(feed, lines, meters)
-    floor_s = json_floor(feed)
-    ledger = load_config(config).ledger.path
-    for suffix in ("", "-wal", "-shm", ".lock"):
-        Path(f"{ledger}{suffix}").unlink(missing_ok=True)
-    replay_s = replayed(config, feed)
-    name = f"replay, {lines:,} lines of {meters:,} meters, into a fresh ledger"
-    return [ratio_figure(name, lines / replay_s, "lines/s", "json floor", lines / floor_s, TARGET)]
+    figures = []
+    for kind, source, write in (
+        ("recorded feed", out / "feed.jsonl", write_feed),
+        ("daemon's archive", out / "archive", write_archive),
+    ):
+        floor_s = json_floor(write(source, lines, meters))
+        replay_s = replayed(config, source)
+        name = f"replay of a {kind}, {lines:,} lines of {meters:,} meters, into a fresh ledger"
+        rate, floor = lines / replay_s, lines / floor_s
+        figures.append(ratio_figure(name, rate, "lines/s", "json floor", floor, TARGET))
+    return figures
 
 
 def main() -> None:
