@@ -19,7 +19,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from collector.feed import FeedError, FeedLine, read_feed
+from collector.feed import GZIP_MAGIC, FeedError, FeedLine, read_feed
 from collector.message import Message
 from collector.router import Router
 from levy.app.errors import UsageError
@@ -190,20 +190,26 @@ def routed_feed(
 ) -> Iterator[Event]:
     """`events`, read in a process of its own where the files hold `fork_above` bytes or more."""
     produced = events(files, router_of, window, until_ms)
-    if sum(map(_size, files)) < fork_above:
+    if sum(map(lines_size, files)) < fork_above:
         return produced
-    return _forked(produced)
+    return read_apart(produced)
 
 
-def _size(file: Path) -> int:
-    """0 for a file that cannot be read: reading it says why (`read_items`)."""
+def lines_size(file: Path) -> int:
+    """The bytes of lines a file holds: a gzip file's from its trailer (its last member's size,
+    modulo 4 GiB: an estimate, and all a choice of process needs). 0 for a file that cannot be
+    read: reading it says why (`read_items`)."""
     try:
-        return file.stat().st_size
+        with file.open("rb") as handle:
+            if handle.read(len(GZIP_MAGIC)) != GZIP_MAGIC:
+                return handle.seek(0, os.SEEK_END)
+            handle.seek(-4, os.SEEK_END)
+            return max(int.from_bytes(handle.read(4), "little"), handle.tell())
     except OSError:
         return 0
 
 
-def _forked(produced: Iterator[Event]) -> Iterator[Event]:
+def read_apart(produced: Iterator[Event]) -> Iterator[Event]:
     receiving, sending = os.pipe()
     pid = os.fork()
     if pid == 0:  # the reading process: it never returns, nor runs what the replay would

@@ -1,6 +1,7 @@
 """Replay's reading process: what it sends arrives as it was made, its failure is the replay's
 plain error, and a process that dies says so."""
 
+import gzip
 import os
 import pickle
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from collector.message import Message
 from collector.router import StatusChange
 from levy.app.errors import UsageError
 from levy.app.ingest import Ignored, Routed
-from levy.app.routed_feed import Event, FeedEnd, RoutedBatch, Start, _forked, packed
+from levy.app.routed_feed import Event, FeedEnd, RoutedBatch, Start, lines_size, packed, read_apart
 from levy.core.model import Availability, Reading, RejectReason
 from levy.ledger.rejections import RejectionRecord
 
@@ -37,7 +38,7 @@ def produced() -> Iterator[Event]:
 
 
 def test_a_batch_arrives_as_it_was_made():
-    start, batch, end = list(_forked(produced()))
+    start, batch, end = list(read_apart(produced()))
     assert start == Start(1_000) and end == FeedEnd(lines=2, last_ms=2_000)
     assert isinstance(batch, RoutedBatch)
     messages = [Message(line.received_ms, line.topic, line.payload) for line in LINES]
@@ -48,7 +49,7 @@ def test_a_batch_arrives_as_it_was_made():
 
 def test_an_idle_message_keeps_its_kind():
     routed = Routed([], [], [0], [None], {0: Ignored.COMPANION}, latest_ms=5)
-    events = _forked(iter([RoutedBatch(LINES[:1], routed), FeedEnd(lines=1)]))
+    events = read_apart(iter([RoutedBatch(LINES[:1], routed), FeedEnd(lines=1)]))
     batch, _ = list(events)
     assert batch.routed.idle == {0: Ignored.COMPANION} and batch.routed.readings == []
 
@@ -59,7 +60,7 @@ def failing() -> Iterator[Event]:
 
 
 def test_the_reading_process_failing_is_the_replays_plain_error():
-    events = _forked(failing())
+    events = read_apart(failing())
     assert next(events) == Start(1_000)
     with pytest.raises(UsageError, match=r"^cannot read feed\.jsonl: Permission denied$"):
         next(events)
@@ -72,7 +73,7 @@ def dying() -> Iterator[Event]:
 
 def test_a_reading_process_that_dies_is_said_to_have_stopped():
     with pytest.raises(UsageError, match=r"reading process \(pid \d+\) stopped before the end"):
-        list(_forked(dying()))
+        list(read_apart(dying()))
 
 
 def test_topics_and_payloads_cross_packed_and_a_cut_payload_as_itself():
@@ -82,3 +83,14 @@ def test_topics_and_payloads_cross_packed_and_a_cut_payload_as_itself():
     assert [(m.topic, m.payload) for m in lines] == [(m.topic, m.payload) for m in plain]
     assert lines[1:3] == [Message(1_001, "site/é1", b"x"), Message(1_002, "site/é2", b"xx")]
     assert packed([line.payload for line in LINES]) == [LINES[0].payload, CUT]
+
+
+def test_a_large_input_is_read_apart_compressed_or_not(tmp_path):
+    lines = b"".join(
+        b'{"tst":"2026-10-01T00:00:00Z","topic":"a","payload":"{}"}\n' for _ in range(999)
+    )
+    plain, packed_gz = tmp_path / "feed.jsonl", tmp_path / "feed.jsonl.gz"
+    plain.write_bytes(lines)
+    packed_gz.write_bytes(gzip.compress(lines))
+    assert lines_size(plain) == lines_size(packed_gz) == len(lines) > 20 * packed_gz.stat().st_size
+    assert lines_size(tmp_path / "missing.jsonl") == 0
