@@ -260,28 +260,27 @@ class Engine:
         changes.states[meter] = state
         if interval is None:
             return
-        row = self.open_rows.get(interval.meter)
-        for piece in self._pieces(interval, row):
-            row, total = self._extend(row, piece, spec)
+        row = self.open_rows.get(meter)
+        # Rule 8's pieces: an interval that only extends the open row within its hour (the usual
+        # reading) is one piece, known from the row's cached bounds without a calendar.
+        bounds = None if row is None or row.end_ms != interval.start_ms else self._bounds_of(row)
+        if bounds is not None and interval.end_ms <= bounds.cut_ms:
+            pieces = [interval]
+        else:
+            pieces, bounds = split(interval, self.calendar, self.rates), None
+        for piece in pieces:
+            row, total = self._extend(row, piece, spec, bounds)
+            bounds = None
             self.open_rows[meter] = row
             changes.rows[(meter, row.start_ms)] = row
             changes.totals[total] = changes.totals.get(total, 0) + piece.energy_mj
 
-    def _pieces(self, interval: Interval, row: Row | None) -> list[Interval]:
-        """Rule 8's pieces; an interval that only extends the open `row` within its hour (the
-        usual reading) is one piece, known from the row's cached bounds without a calendar."""
-        if (
-            row is not None
-            and row.end_ms == interval.start_ms
-            and interval.end_ms <= self._bounds_of(row).cut_ms
-        ):
-            return [interval]
-        return split(interval, self.calendar, self.rates)
-
-    def _extend(self, row: Row | None, piece: Interval, spec: MeterSpec) -> tuple[Row, TotalKey]:
-        """The open `row` grown by `piece`, or a new row when the basis, the reason, the hour,
-        the rate step or what the meter is billed as (supply, rating, role) changes; with the
-        total the piece's energy adds to."""
+    def _extend(
+        self, row: Row | None, piece: Interval, spec: MeterSpec, bounds: RowBounds | None = None
+    ) -> tuple[Row, TotalKey]:
+        """The open `row` (whose `bounds` the caller may know) grown by `piece`, or a new row
+        when the basis, the reason, the hour, the rate step or what the meter is billed as
+        (supply, rating, role) changes; with the total the piece's energy adds to."""
         if self.frozen_until_ms is not None and piece.start_ms < self.frozen_until_ms:
             raise FrozenPeriodError(
                 f"meter {piece.meter}: an interval from {self.calendar.iso(piece.start_ms)} would "
@@ -295,7 +294,7 @@ class Engine:
             and row.rated_w == spec.rated_w
             and row.role is spec.role
         ):
-            bounds = self._bounds_of(row)
+            bounds = bounds or self._bounds_of(row)
             if piece.start_ms < bounds.cut_ms:
                 grown = Row(
                     row.meter,
