@@ -1,37 +1,19 @@
 """The InfluxDB output: the v2 write API through influxdb-client, which InfluxDB 1.8+, 2.x, 3.x
 and Cloud accept. Synchronous writes, so the exporter moves its cursor only after the database
-has answered 204; gzip, a timeout and a few retries with backoff for a passing failure."""
+has answered 204; gzip, a timeout and a few retries with backoff for a passing failure
+(influx_client.py).
+
+influxdb-client and numpy take the daemon 0.3 s and about 25 MiB to load: the client is made by
+the first write, in the exporter's own thread, once the daemon consumes. The token is read here,
+so that one that cannot be read still stops the start."""
 
 import logging
-
-from influxdb_client import InfluxDBClient, WritePrecision
-from influxdb_client.client.write_api import SYNCHRONOUS
-from influxdb_client.rest import ApiException
-from urllib3 import Retry
-from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError, TimeoutError
+from typing import TYPE_CHECKING
 
 from levy.config.sections import InfluxConfig
-from levy.export.output import WriteFailure
 
-TIMEOUT_MS = 10_000
-RETRIES = Retry(
-    total=3,
-    backoff_factor=0.5,
-    status_forcelist=(429, 500, 502, 503, 504),
-    allowed_methods=None,
-    raise_on_status=False,
-)
-"""Within one write: three more tries, 0.5 s apart and doubling; a point written twice
-overwrites itself, so retrying a POST is safe."""
-
-REFUSALS = {
-    400: "rejected",
-    401: "unauthorized",
-    403: "unauthorized",
-    404: "not_found",
-    413: "rejected",
-    422: "rejected",
-}
+if TYPE_CHECKING:
+    from levy.export.influx_client import InfluxWriter
 
 for noisy in ("influxdb_client.client.write_api", "urllib3.connectionpool"):
     logging.getLogger(noisy).setLevel(logging.CRITICAL)
@@ -40,47 +22,24 @@ for noisy in ("influxdb_client.client.write_api", "urllib3.connectionpool"):
 
 class InfluxOutput:
     def __init__(self, config: InfluxConfig) -> None:
-        self.bucket = config.bucket
-        self.org = config.org
         self.target = f"influx {config.url} org={config.org} bucket={config.bucket}"
-        self.client = InfluxDBClient(
-            url=config.url,
-            token=config.resolve_token().get_secret_value(),
-            org=config.org,
-            timeout=TIMEOUT_MS,
-            enable_gzip=True,
-            retries=RETRIES,
-        )
-        self.api = self.client.write_api(write_options=SYNCHRONOUS)
+        self._config = config
+        self._token = config.resolve_token()
+        self._writer: InfluxWriter | None = None
 
     def write(self, lines: list[str]) -> None:
-        try:
-            self.api.write(self.bucket, self.org, lines, WritePrecision.MS)  # type: ignore[arg-type]
-        except ApiException as exc:
-            raise _answered(exc) from None
-        except (MaxRetryError, TimeoutError, HTTPError, OSError) as exc:
-            raise _unreached(exc) from None
+        self._client().write(lines)
 
     def close(self) -> None:
-        self.client.close()
+        if self._writer is not None:
+            self._writer.close()
 
+    def _client(self) -> "InfluxWriter":
+        """The exporter writes and closes one call at a time (its `busy` lock)."""
+        if self._writer is None:
+            from levy.export.influx_client import InfluxWriter
 
-def _answered(exc: ApiException) -> WriteFailure:
-    status = exc.status or 0
-    reason = REFUSALS.get(status, "unavailable")
-    said = exc.message or exc.reason or ""
-    return WriteFailure(
-        reason, f"InfluxDB answered HTTP {status} {said}".strip(), refused=status in REFUSALS
-    )
-
-
-def _unreached(exc: Exception) -> WriteFailure:
-    cause = getattr(exc, "reason", None) or exc
-    if isinstance(cause, TimeoutError) and not isinstance(cause, NewConnectionError):
-        return WriteFailure("timeout", f"InfluxDB did not answer within {TIMEOUT_MS // 1000} s")
-    return WriteFailure("unreachable", f"InfluxDB cannot be reached: {_plain(cause)}")
-
-
-def _plain(cause: object) -> str:
-    """urllib3's messages name the connection object; the last clause is the useful part."""
-    return str(cause).rsplit(": ", 1)[-1]
+            config = self._config
+            token = self._token.get_secret_value()
+            self._writer = InfluxWriter(config.url, token, config.org, config.bucket)
+        return self._writer
