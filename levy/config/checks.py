@@ -1,10 +1,9 @@
 """Checks across entries and tables: on a valid configuration, and on the valid parts of one
 that is not (so that every error is listed in one run)."""
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -15,18 +14,26 @@ from levy.config.meters import MeterConfig
 from levy.config.records import Meter
 from levy.config.sections import DEFAULT_RATES, LedgerConfig, MqttConfig, RateConfig
 from levy.config.site import SiteConfig
-from levy.config.topics import matches
+from levy.config.topics import subscription
 from levy.config.values import utc
 
 Where = Callable[[Location], str]
 
 
 def cross_checks(config: SiteConfig, where: Where) -> list[str]:
+    meters = config.meters
     return [
-        *_unique_meters([_Source.of(meter) for meter in config.meters], where),
+        *([] if _distinct(meters) else _unique_meters([_Source.of(m) for m in meters], where)),
         *_rates_in_order(config.rates, config.ledger.accounting_start, where),
-        *_topics_subscribed(config.mqtt.topics, list(enumerate(config.meters)), where),
+        *_topics_subscribed(config.mqtt.topics, enumerate(meters), where),
     ]
+
+
+def _distinct(meters: Sequence[Meter]) -> bool:
+    """Whether every meter has an id and a topic of its own, and so none is another's duplicate:
+    the usual site need not make each meter's `_Source` (20 MiB at 100,000 meters)."""
+    ids, topics = {meter.id for meter in meters}, {meter.topic for meter in meters}
+    return len(ids) == len(meters) == len(topics)
 
 
 def partial_checks(data: Mapping[str, Any], context: LoadContext, where: Where) -> list[str]:
@@ -70,10 +77,10 @@ def _listed(data: Mapping[str, Any], key: str, default: Sequence[Any]) -> Sequen
     return value if isinstance(value, list | tuple) else []
 
 
-@dataclass(frozen=True)
-class _Source:
+class _Source(NamedTuple):
     """What makes a meter the same as another: its id, and the reading it takes (topic,
-    component, channel), from its validated entry or, for an invalid one, as written."""
+    component, channel), from its validated entry or, for an invalid one, as written. (A tuple:
+    one per meter.)"""
 
     id: object
     topic: object
@@ -143,11 +150,12 @@ def _rates_in_order(
 
 
 def _topics_subscribed(
-    filters: Sequence[str], meters: Sequence[tuple[int, MeterConfig | Meter]], where: Where
+    filters: Sequence[str], meters: Iterable[tuple[int, MeterConfig | Meter]], where: Where
 ) -> Iterator[str]:
     """A meter outside every subscription would never be heard, and be deemed at full power."""
+    subscribed = subscription(filters)
     for index, meter in meters:
         topics = formats.get(meter.format).topics(meter)
-        if not any(matches(each, topic) for each in filters for topic in topics):
+        if not any(map(subscribed, topics)):
             listed = " or ".join(repr(topic) for topic in topics)
             yield f"{where(('meters', index, 'topic'))}: no mqtt.topics filter matches {listed}"

@@ -58,6 +58,7 @@ def parse_config(data: Mapping[str, Any], source: Path, sources: bool = False) -
             required=[
                 name for name, info in MeterConfig.model_fields.items() if info.is_required()
             ],
+            distinct=("id", "topic"),
         )
         problems += inventory.problems
         if isinstance(document.get("meters", []), list):

@@ -11,8 +11,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from pydantic import TypeAdapter, ValidationError, ValidationInfo, ValidatorFunctionWrapHandler
-
 from levy.config.meters import MeterConfig
 from levy.core.model import Measure, Role, Supply
 
@@ -31,10 +29,6 @@ class Meter(NamedTuple):
     component: str | None
     measure: Measure | None
     role: Role
-
-
-_ENTRY: TypeAdapter[MeterConfig] = TypeAdapter(MeterConfig)
-_ENTRIES: TypeAdapter[list[MeterConfig]] = TypeAdapter(list[MeterConfig])
 
 
 def meter_record(
@@ -63,22 +57,3 @@ def meter_record(
 def meter_records(meters: Iterable[MeterConfig]) -> list[Meter]:
     ratings: dict[tuple[Any, ...], Decimal] = {}
     return [meter_record(meter, ratings) for meter in meters]
-
-
-def validated_meters(
-    value: Any, _handler: ValidatorFunctionWrapHandler, info: ValidationInfo
-) -> list[Meter]:
-    """`[[meters]]` and the inventory as `Meter`s, each entry validated as a `MeterConfig` and
-    converted at once, so that the models never all live together. Should one be invalid, the
-    whole list is validated again as one, for every error where it was, as before."""
-    if not isinstance(value, list):
-        return meter_records(_ENTRIES.validate_python(value, context=info.context))
-    ratings: dict[tuple[Any, ...], Decimal] = {}
-    meters = []
-    for entry in value:
-        try:
-            meter = _ENTRY.validate_python(entry, context=info.context)
-        except ValidationError:
-            return meter_records(_ENTRIES.validate_python(value, context=info.context))
-        meters.append(meter_record(meter, ratings))
-    return meters

@@ -15,7 +15,8 @@ from pydantic import (
 
 from levy.config.base import Section
 from levy.config.context import LoadContext
-from levy.config.records import Meter, validated_meters
+from levy.config.entries import validated_meters
+from levy.config.records import Meter
 from levy.config.sections import (
     DEFAULT_RATES,
     ArchiveConfig,
@@ -44,7 +45,7 @@ class SiteConfig(Section):
     rules: RulesConfig
     rates: list[RateConfig] = Field(min_length=1)
     meters: Annotated[list[Meter], WrapValidator(validated_meters)]
-    """Validated as `MeterConfig`s, kept as `Meter`s (records.py)."""
+    """Validated as `MeterConfig`s (or as plainly valid, entries.py), kept as `Meter`s."""
     daemon: DaemonConfig
     archive: ArchiveConfig
     reconciliation: ReconciliationConfig

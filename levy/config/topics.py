@@ -1,6 +1,9 @@
 """MQTT topic names and filters, checked at load time because a wrong one never errors at run
 time: the meter just stays silent and gets deemed at full rated power."""
 
+import re
+from collections.abc import Callable, Sequence
+
 from collector.decoders.common import MAX_TOPIC_BYTES
 
 
@@ -32,13 +35,23 @@ def filter_problem(topic_filter: str) -> str | None:
 
 def matches(topic_filter: str, topic: str) -> bool:
     """MQTT 3.1.1 section 4.7 matching, including that wildcards skip `$`-topics."""
-    wanted = topic_filter.split("/")
-    levels = topic.split("/")
-    if levels[0].startswith("$") and wanted[0] in ("+", "#"):
-        return False
-    for index, level in enumerate(wanted):
+    return subscription([topic_filter])(topic)
+
+
+def subscription(filters: Sequence[str]) -> Callable[[str], bool]:
+    """Whether a topic matches any of `filters`: one regular expression for them all, since a
+    large site checks 100,000 meters' topics against them."""
+    pattern = re.compile("|".join(map(_pattern, filters)) or "(?!)", re.DOTALL)
+    return lambda topic: pattern.fullmatch(topic) is not None
+
+
+def _pattern(topic_filter: str) -> str:
+    """`+` is one level, `#` the parent level and any below it (a `#` ends the filter); a
+    wildcard first level never matches a `$`-topic."""
+    levels = topic_filter.split("/")
+    pattern = "(?!\\$)" if levels[0] in ("+", "#") else ""
+    for index, level in enumerate(levels):
         if level == "#":
-            return True
-        if index >= len(levels) or level not in ("+", levels[index]):
-            return False
-    return len(wanted) == len(levels)
+            return f"(?:{pattern}{'.*' if index == 0 else '(?:/.*)?'})"
+        pattern += ("/" if index else "") + ("[^/]*" if level == "+" else re.escape(level))
+    return f"(?:{pattern})"

@@ -39,7 +39,7 @@ def name_problem(value: str, forbidden: str = "") -> str | None:
         unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in value
     ):  # a printable text holds none of them: the walk is for the rare one that is not
         return "should not hold control characters or line breaks"
-    if found := sorted({c for c in value if c in forbidden}):
+    if forbidden and (found := sorted({c for c in value if c in forbidden})):
         return f"should not hold {' or '.join(repr(c) for c in found)}"
     return None
 

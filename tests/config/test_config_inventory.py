@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from levy.config import SiteConfig
+from levy.config.inventory import read_inventory
 from levy.core.model import Supply
 
 SITE = '[site]\nid = "site-1"\nsupply = "off_grid"\ninventory = "meters.csv"\n'
@@ -148,3 +149,14 @@ def test_inventory_problems_are_reported_with_site_problems(
         "site.id: should not be empty or start or end with a space",
         "meters.csv line 2, rated_kw: Input should be greater than 0",
     ]
+
+
+def test_cells_rows_hold_alike_are_kept_once(inventory: Callable[[str], Path]) -> None:
+    """A large site's 100,000 rows hold one "native" and one "3.6", not one each; ids and
+    topics, each row's own, are not looked up."""
+    path = inventory("id,topic,format,rated_kw\nrig-1,a/1,native,3.6\nrig-2,a/2,native,3.6\n")
+    first, second = read_inventory(path, ["id", "topic", "format", "rated_kw"], [], ["id"]).rows
+    assert first.cells["format"] is second.cells["format"]
+    assert first.cells["rated_kw"] is second.cells["rated_kw"]
+    assert (first.line, second.line) == (2, 3)
+    assert first.cells == {"id": "rig-1", "topic": "a/1", "format": "native", "rated_kw": "3.6"}
