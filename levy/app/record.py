@@ -58,7 +58,7 @@ def check_meters(ledger: Ledger, configured: set[str]) -> list[str]:
     """A meter the ledger has billed cannot silently leave the configuration; returns the
     unconfigured ones that never billed anything (a writer forgets them)."""
     missing = sorted(ledger.meter_names() - configured)
-    billed = ledger.billed_meters()
+    billed = ledger.billed_meters() if missing else set()  # a look-up per stored meter
     dropped = [name for name in missing if name in billed]
     if dropped:
         names = ", ".join(dropped[:10]) + (

@@ -135,22 +135,16 @@ class Record:
     delta: int = 0
     """What the commit adds to S (before the modulus)."""
 
-    def replace(
-        self, old: bytes | None, new: bytes | None, old_part: int | None = None
-    ) -> int | None:
-        """An item went from seal `old` to `new` (None: it was not there, or is gone).
-        `old_part` is `old`'s contribution to S when the caller kept it; returns `new`'s."""
+    def replace(self, old: bytes | None, new: bytes | None) -> None:
+        """An item went from seal `old` to `new` (None: it was not there, or is gone)."""
         if old == new:
-            return old_part
+            return
         if old is not None:
             self.removed.append(old)
-            self.delta -= contribution(old) if old_part is None else old_part
-        if new is None:
-            return None
-        self.added.append(new)
-        new_part = contribution(new)
-        self.delta += new_part
-        return new_part
+            self.delta -= contribution(old)
+        if new is not None:
+            self.added.append(new)
+            self.delta += contribution(new)
 
     def finish(self, new_block: bool = False) -> Block | None:
         """Fold the commit into S and the chain; `new_block` ends the open block first (a close).

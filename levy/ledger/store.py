@@ -166,13 +166,13 @@ class SealedMeter:
     """Its share of the state digest is computed again when the seal is replaced, not kept: a
     2,048-bit integer per meter is 28 MiB at 100,000 meters, for 1.2 us a commit."""
 
-    def value(self, column: str) -> Any:
-        return self.values[METER_AT[column]]
-
 
 METER_AT = {column: at for at, column in enumerate(FIELDS["meters"])}
 _REGISTERED = ("supply", "rated_w", "start_ms", "end_ms")
 """What `register_meters` writes over: a meter's configured attributes."""
+_registered_values = operator.itemgetter(*(METER_AT[column] for column in _REGISTERED))
+_ALIKE_AT = tuple(METER_AT[column] for column in (*_REGISTERED, "measure"))
+"""The columns many meters hold alike (a supply, a rating, the accounting start)."""
 _NAMED = "WHERE name IN (SELECT value FROM json_each(?))"
 """The meters named in a JSON list: what a registration or a removal reseals."""
 
@@ -209,12 +209,11 @@ _WRITE_STATES = (
 
 
 class LastRow(NamedTuple):
-    """The row a writer last wrote for a meter, as it wrote it."""
+    """The row a writer last wrote for a meter, as it wrote it. (Its seal's share of the state
+    digest is computed again when it is replaced, as a meter's is: 28 MiB at 100,000 meters.)"""
 
     start_ms: int
     seal: bytes
-    part: int | None
-    """The seal's contribution to the state digest."""
 
 
 _STATE_AT = tuple(METER_AT[column] for column in _STATE_COLUMNS)
@@ -230,6 +229,28 @@ def _store_state(values: list[Any], state: MeterState) -> None:
     values[_BASELINE_MS], values[_BASELINE_VALUE] = state.baseline or (None, None)
     values[_FAULTS] = encode_faults(state.faults) if state.faults else None
     values[_MEASURE] = None if state.measure is None else state.measure.value
+
+
+def _state_of(values: tuple[Any, ...]) -> MeterState:
+    """The engine state a meter's values (METER_FIELDS order) hold."""
+    b_ms, measure = values[_BASELINE_MS], values[_MEASURE]
+    return MeterState(
+        values[_ACCRUED],
+        None if b_ms is None else Baseline(b_ms, values[_BASELINE_VALUE]),
+        decode_faults(values[_FAULTS]),
+        None if measure is None else MEASURE_NAMED[measure],
+    )
+
+
+def _kept_once(values: tuple[Any, ...], alike: dict[tuple[type, Any], Any]) -> tuple[Any, ...]:
+    """`values` with what other meters hold alike shared from `alike` (by type and value): a
+    large site's meters, loaded, hold one copy of their supply, rating and accounting start, not
+    100,000 (about 10 MiB)."""
+    kept = list(values)
+    for at in _ALIKE_AT:
+        value = kept[at]
+        kept[at] = alike.setdefault((type(value), value), value)
+    return tuple(kept)
 
 
 def row_values(row: Row, meter: str) -> tuple[Any, ...]:
@@ -306,8 +327,8 @@ class Ledger:
                 self.db = self._open_writer(path)
             else:
                 self.db = self._open_reader(path)
-            self._ids: dict[str, int] = dict(self.db.execute("SELECT name, id FROM meters"))
             self._sealed: dict[str, SealedMeter] = {}
+            """Each stored meter by name, with its id (no other map of 100,000 names)."""
             self._last_rows: dict[int, LastRow] = {}
             """Per meter id, the row this writer last wrote: the commit of the next reading,
             which grows that row, needs neither to look its seal up nor to hash it again."""
@@ -351,12 +372,12 @@ class Ledger:
         on a hand edit (a reader, a report or the exporter, shows what is there; `verify` is what
         checks it)."""
         sealed = {}
+        alike: dict[tuple[type, Any], Any] = {}
         for (number,), values, stored in METERS.rows(self.db):
             if self.writer and stored != seal(METERS.name, values):
                 raise tampered(self.named(METERS.name, (number,), values))
-            sealed[values[0]] = SealedMeter(number, values, stored or b"")
+            sealed[values[0]] = SealedMeter(number, _kept_once(values, alike), stored or b"")
         self._sealed = sealed
-        self._ids = {name: meter.id for name, meter in sealed.items()}
 
     @property
     def named(self) -> Describe:
@@ -510,7 +531,7 @@ class Ledger:
         meter = self._sealed.get(spec.id)
         if meter is None:
             return None
-        return tuple(meter.value(column) for column in _REGISTERED)
+        return _registered_values(meter.values)
 
     def billed_meters(self) -> set[str]:
         """Meters with intervals in the ledger."""
@@ -531,7 +552,7 @@ class Ledger:
 
     def meter_names(self) -> set[str]:
         """The meters stored, as last loaded (every write of meters reloads them)."""
-        return set(self._ids)
+        return set(self._sealed)
 
     def meters(self) -> dict[str, StoredMeter]:
         rows = self.db.execute(
@@ -548,15 +569,8 @@ class Ledger:
         exporter keeps one open) reads them afresh; a writer has them as it wrote them."""
         if not self.writer:
             self._load_meters()
-        states: dict[str, MeterState] = {}
+        states = {name: _state_of(meter.values) for name, meter in self._sealed.items()}
         rows: dict[str, Row] = {}
-        for name, meter in self._sealed.items():
-            b_ms, measure = meter.value("baseline_ms"), meter.value("measure")
-            baseline = Baseline(b_ms, meter.value("baseline_value")) if b_ms is not None else None
-            decided = MEASURE_NAMED[measure] if measure is not None else None
-            states[name] = MeterState(
-                meter.value("accrued_ms"), baseline, decode_faults(meter.value("faults")), decided
-            )
         query = (
             "SELECT m.name, i.start_ms, i.end_ms, i.kind, i.energy_mj, i.supply, i.rated_w,"
             " i.rate, i.role, i.seal FROM meters m CROSS JOIN intervals i"
@@ -615,7 +629,7 @@ class Ledger:
                 ADD_TO_TOTALS,
                 [
                     (
-                        self._ids[key.meter],
+                        self._sealed[key.meter].id,
                         key.bucket_ms,
                         KIND_CODE[key.reason],
                         SUPPLY_CODE[key.supply],
@@ -657,15 +671,13 @@ class Ledger:
         written = []
         last_rows: dict[int, LastRow] = {}
         for row in rows:
-            meter_id = self._ids[row.meter]
+            meter_id = self._sealed[row.meter].id
             values = row_values(row, row.meter)
             new = seal("intervals", values)
             was = old.get((meter_id, row.start_ms))
             if new != was:
-                last = self._last_rows.get(meter_id)
-                part = last.part if last is not None and last.seal == was else None
-                part = record.replace(was, new, part)
-                last_rows[meter_id] = LastRow(row.start_ms, new, part)
+                record.replace(was, new)
+                last_rows[meter_id] = LastRow(row.start_ms, new)
                 written.append((row.start_ms, meter_id, *values[2:], record.number, new))
         return written, last_rows
 
@@ -677,7 +689,7 @@ class Ledger:
         found: dict[tuple[int, int], bytes] = {}
         unknown = []
         for row in rows:
-            meter_id = self._ids[row.meter]
+            meter_id = self._sealed[row.meter].id
             last = self._last_rows.get(meter_id)
             if last is not None and last.start_ms == row.start_ms:
                 found[(meter_id, row.start_ms)] = last.seal
@@ -756,7 +768,7 @@ class Ledger:
 
     def bucket_totals(self, start_ms: int, end_ms: int) -> Iterator[BucketTotal]:
         """The per-bucket totals of buckets starting in [start, end)."""
-        names = {number: name for name, number in self._ids.items()}
+        names = {meter.id: name for name, meter in self._sealed.items()}
         query = (
             "SELECT meter_id, kind, bucket_ms, supply, rated_w, rate, energy_mj, role FROM totals"
             " WHERE bucket_ms >= ? AND bucket_ms < ?"
@@ -816,7 +828,7 @@ class Ledger:
     def coverage(self, meter: str) -> list[tuple[int, int]]:
         """The meter's rows as (start, end), in order: what the coverage invariant is checked on."""
         query = "SELECT start_ms, end_ms FROM intervals WHERE meter_id = ? ORDER BY start_ms"
-        return list(self.db.execute(query, (self._ids[meter],)))
+        return list(self.db.execute(query, (self._sealed[meter].id,)))
 
     def rejection_counts(self) -> dict[str, int]:
         return rejection_counts(self.db)
