@@ -19,8 +19,9 @@ bug, say) becomes an `internal` rejection for each meter the topic concerns.
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import tzinfo
+from typing import Any
 
 from levy.core.model import Rejection, RejectReason
 
@@ -32,7 +33,15 @@ from .decoders.common import (
     check_size,
     topic_size,
 )
-from .formats.routing import Handler, MeterBinding, Outcome, StatusChange, rejections
+from .formats.routing import (
+    Handler,
+    MeterBinding,
+    Outcome,
+    StatusChange,
+    Targets,
+    TargetsHandler,
+    rejections,
+)
 
 __all__ = ["Handler", "MeterBinding", "Outcome", "Router", "StatusChange"]
 
@@ -58,9 +67,12 @@ class Router:
     ) -> None:
         self._zone = zone
         self._limit = max_payload
-        self._handlers: dict[str, Handler] = {}
+        self._routes: dict[str, tuple[Callable[[Any, bytes, int], list[Outcome]], Any]] = {}
+        """Per topic, a handler and what it is called with (see `_route`): two references, not
+        a function of its own, per topic."""
         self._concerns: dict[str, list[str]] = {}
-        """The meters each topic's messages concern, for the rejections of a failed message."""
+        """The meters the messages of an `add`ed topic concern (an `add_targets` topic's are
+        its targets'), for the rejections of a failed message."""
         self._logged: set[type[Exception]] = set()
         self._devices: set[str] = set()
         grouped: dict[str, dict[str, list[MeterBinding]]] = defaultdict(lambda: defaultdict(list))
@@ -81,15 +93,16 @@ class Router:
 
     def route(self, topic: str, payload: bytes, received_ms: int) -> list[Outcome]:
         """What one message means; never raises but for MemoryError (and what is no Exception)."""
-        handler = self._handlers.get(topic)
-        if handler is None:
+        route = self._routes.get(topic)
+        if route is None:
             return self._unbound(topic)
         try:
             if len(payload) > self._limit:  # checked here, before any handler reads it
                 check_size(payload, self._limit)
-            return handler(payload, received_ms)
+            handler, bound = route
+            return handler(bound, payload, received_ms)
         except DecodeError as error:
-            return rejections(self._concerns[topic], error)
+            return rejections(self._meters(topic), error)
         except MemoryError:
             raise
         except Exception as exc:
@@ -99,23 +112,39 @@ class Router:
         """Whether messages on `topic` concern some meter (its readings or its availability);
         False for a known device's companion topics (a Tasmota's `STATE`, an mbmd `Power` no
         meter bills on), whose messages give no outcome by design."""
-        return bool(self._concerns.get(topic))
+        return topic in self._routes and bool(self._meters(topic))
 
     def topics(self) -> list[str]:
         """Every exact topic with a handler, sorted (for diagnostics and subscription checks)."""
-        return sorted(self._handlers)
+        return sorted(self._routes)
 
     def add(self, topic: str, handler: Handler, meters: list[str]) -> None:
         """For the formats' `bind` (see `formats.RouterBuilder`)."""
-        if topic in self._handlers:
+        self._claim(topic, meters)
+        self._routes[topic] = (_plain, handler)
+        self._concerns[topic] = meters
+
+    def add_targets(self, topic: str, handler: TargetsHandler, targets: Targets) -> None:
+        """For the formats' `bind` (see `formats.RouterBuilder`)."""
+        self._claim(topic, [target.meter for target in targets])
+        self._routes[topic] = (handler, targets)
+
+    def _claim(self, topic: str, meters: list[str]) -> None:
+        if topic in self._routes:
             raise ValueError(f"topic {topic!r} is claimed twice (two formats, or two devices)")
         if topic_size(topic) > MAX_TOPIC_BYTES:
             raise ValueError(
                 f"topic {topic[:60]!r}... is longer than {MAX_TOPIC_BYTES} bytes (meters: "
                 f"{', '.join(meters) or 'none'})"
             )
-        self._handlers[topic] = handler
-        self._concerns[topic] = meters
+
+    def _meters(self, topic: str) -> list[str]:
+        """The meters a bound topic's messages concern."""
+        meters = self._concerns.get(topic)
+        if meters is not None:
+            return meters
+        targets: Targets = self._routes[topic][1]
+        return [target.meter for target in targets]
 
     def add_device(self, prefix: str) -> None:
         self._devices.add(prefix)
@@ -131,7 +160,7 @@ class Router:
             self._logged.add(type(exc))
             log.error("a message on %r broke its decoder", topic[:200], exc_info=exc)
         detail = f"{type(exc).__name__}: {_message(exc)}"
-        meters = self._concerns[topic]
+        meters = self._meters(topic)
         if not meters:
             return [Rejection(RejectReason.INTERNAL, detail)]
         return [Rejection(RejectReason.INTERNAL, detail, meter) for meter in meters]
@@ -143,6 +172,11 @@ class Router:
                 return False
             if topic in self._devices:
                 return True
+
+
+def _plain(handler: Handler, payload: bytes, received_ms: int) -> list[Outcome]:
+    """An `add`ed topic's handler, called as the router calls them all."""
+    return handler(payload, received_ms)
 
 
 def _message(exc: Exception) -> str:

@@ -13,7 +13,7 @@ from levy.core.units import MS_PER_S
 from .encoding import Json, energy, json_message, power
 from .frames import Frame
 from .registry import BaseFormat
-from .routing import MeterBinding, MeterTarget, RouterBuilder, each, ids, targets
+from .routing import MeterBinding, MeterTarget, RouterBuilder, each, targets
 
 
 class Native(BaseFormat):
@@ -29,8 +29,9 @@ class Native(BaseFormat):
         def read(document: dict[str, object], target: MeterTarget, received_ms: int) -> Sample:
             return native.sample(document, target.measure, zone, received_ms)
 
+        handler = partial(each, parse, read)
         for topic, group in devices.items():
-            router.add(topic, partial(each, targets(group), parse, read), ids(group))
+            router.add_targets(topic, handler, targets(group))
 
     def synthetic(self, prefix: str, meter_id: str) -> dict[str, object]:
         return {"topic": f"{prefix}/{meter_id}"}

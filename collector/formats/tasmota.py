@@ -38,9 +38,10 @@ class Tasmota(BaseFormat):
         def read(telemetry: tasmota.Telemetry, target: MeterTarget, _received_ms: int) -> Sample:
             return telemetry.sample(target.channel, target.measure)
 
+        handler = partial(each, parse, read)
         for topic, group in devices.items():
-            targets = [MeterTarget(b.id, measure_of(b), _channel(b)) for b in group]
-            router.add(topic, partial(each, targets, parse, read), ids(group))
+            targets = tuple(MeterTarget(b.id, measure_of(b), _channel(b)) for b in group)
+            router.add_targets(topic, handler, targets)
             will = tasmota.will_topic(topic)
             if will is not None:
                 router.add(will, partial(availability, tasmota.parse_will, ids(group)), ids(group))

@@ -31,8 +31,9 @@ class Zigbee2mqtt(BaseFormat):
             return zigbee2mqtt.sample(document, target.measure, zone, received_ms)
 
         will = partial(zigbee2mqtt.parse_availability, limit=limit)
+        handler = partial(each, parse, read)
         for topic, group in devices.items():
-            router.add(topic, partial(each, targets(group), parse, read), ids(group))
+            router.add_targets(topic, handler, targets(group))
             online = partial(availability, will, ids(group))
             router.add(f"{topic}/{zigbee2mqtt.AVAILABILITY}", online, ids(group))
             router.add_device(topic)

@@ -55,12 +55,9 @@ class CsvLine(BaseFormat):
         def read(sample: Sample, _target: MeterTarget, _received_ms: int) -> Sample:
             return sample
 
+        handler = partial(routing.each, lambda p, _r: decode(p), read)
         for topic, group in devices.items():
-            router.add(
-                topic,
-                partial(routing.each, routing.targets(group), lambda p, _r: decode(p), read),
-                routing.ids(group),
-            )
+            router.add_targets(topic, handler, routing.targets(group))
             lwt = partial(routing.availability, lambda p: will(p, _WILL, "LWT"), routing.ids(group))
             router.add(f"{topic}/LWT", lwt, routing.ids(group))
 

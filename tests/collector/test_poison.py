@@ -200,7 +200,7 @@ def test_a_shelly_device_remembers_only_what_it_bills_on() -> None:
         )
         [reading] = shelly.route("shelly-1/events/rpc", frame.encode(), RECEIVED)
         assert isinstance(reading, Reading)
-    status = shelly._handlers["shelly-1/events/rpc"].__self__._status  # type: ignore[attr-defined]
+    status = shelly._routes["shelly-1/events/rpc"][1].__self__._status  # type: ignore[attr-defined]
     assert status == {"switch:0": {"aenergy": {"total": 99}}}
 
 
