@@ -37,6 +37,7 @@ from levy.core.rules import (
 from levy.core.split import bucket_start, next_cut, split
 
 _received_ms = attrgetter("received_ms")
+INSTANTS_KEPT = 10_000
 
 
 class FrozenPeriodError(RuntimeError):
@@ -122,10 +123,16 @@ class RowBounds(NamedTuple):
     """The per-bucket total its energy adds to."""
 
 
-def row_bounds(row: Row, calendar: Calendar, rates: RateSchedule) -> RowBounds:
+def row_bounds(
+    row: Row, calendar: Calendar, rates: RateSchedule, instants: dict[int, int]
+) -> RowBounds:
+    """`instants` keeps one copy of each bucket start and cut: every meter's open row shares
+    its hour's (100,000 integers of each at a large site, not one)."""
     bucket = bucket_start(calendar, rates, row.start_ms)
+    bucket = instants.setdefault(bucket, bucket)
+    cut = next_cut(calendar, rates, row.start_ms)
     total = TotalKey(row.meter, row.reason, bucket, row.supply, row.rated_w, row.rate, row.role)
-    return RowBounds(row.start_ms, next_cut(calendar, rates, row.start_ms), total)
+    return RowBounds(row.start_ms, instants.setdefault(cut, cut), total)
 
 
 def reading_order(reading: Reading) -> tuple:
@@ -175,6 +182,8 @@ class Engine:
         self.states = {m: resumed(s, (states or {}).get(m)) for m, s in self.specs.items()}
         self.open_rows = dict(open_rows or {})
         self._bounds: dict[str, RowBounds] = {}
+        self._instants: dict[int, int] = {}
+        """The bounds' instants, one copy of each (see `row_bounds`)."""
         self.clock_ms = clock_ms
         self.frozen_until_ms = frozen_until_ms
         self.blindness = blindness or Blindness()
@@ -328,7 +337,10 @@ class Engine:
         everything but its end and energy kept)."""
         cached = self._bounds.get(row.meter)
         if cached is None or cached.start_ms != row.start_ms:
-            cached = self._bounds[row.meter] = row_bounds(row, self.calendar, self.rates)
+            if len(self._instants) > INSTANTS_KEPT:  # a daemon runs for months
+                self._instants.clear()
+            bounds = row_bounds(row, self.calendar, self.rates, self._instants)
+            cached = self._bounds[row.meter] = bounds
         return cached
 
     def due_ms(self, meter: str, end_ms: int) -> int:
