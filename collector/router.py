@@ -68,7 +68,7 @@ class Router:
         self._zone = zone
         self._limit = max_payload
         self._routes: dict[str, tuple[Callable[[Any, bytes, int], list[Outcome]], Any]] = {}
-        """Per topic, a handler and what it is called with (see `_route`): two references, not
+        """Per topic, a handler and what it is called with (see `route`): two references, not
         a function of its own, per topic."""
         self._concerns: dict[str, list[str]] = {}
         """The meters the messages of an `add`ed topic concern (an `add_targets` topic's are

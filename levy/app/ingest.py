@@ -141,10 +141,9 @@ class Routed:
         )
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        columns, *rest = state
+        columns, self.owners, self.live, self.reasons, self.idle, *rest = state
+        self.statuses, self.rejected, self.latest_ms = rest
         self.readings = list(map(Reading, *columns)) if columns else []
-        (self.owners, self.live, self.reasons, self.idle, self.statuses, self.rejected) = rest[:6]
-        self.latest_ms = rest[6]
 
 
 def record(message: Delivered, rejection: Rejection) -> RejectionRecord:

@@ -13,6 +13,7 @@ import pickle
 import queue
 import signal
 import threading
+from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -32,6 +33,7 @@ it, starting one costs more than it saves."""
 AHEAD = 2
 """Batches the reading process may have routed ahead of the engine."""
 T = TypeVar("T", str, bytes)
+Item = TypeVar("Item")
 
 
 class Start(NamedTuple):
@@ -57,7 +59,19 @@ class RoutedBatch:
         self.lines = _Columns(received, topics, payloads)
 
 
-class Packed(Sequence[T]):
+class _MadeOnRequest(Sequence[Item]):
+    """A sequence whose items are made when asked for (`_at`), not held one per line."""
+
+    @abstractmethod
+    def _at(self, index: int) -> Item: ...
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._at(i) for i in range(*index.indices(len(self)))]
+        return self._at(index)
+
+
+class Packed(_MadeOnRequest[T]):
     """Strings (or bytes) joined into one, with their lengths: one object to pickle and load
     rather than one per line, and a line's own made only when asked for."""
 
@@ -69,9 +83,7 @@ class Packed(Sequence[T]):
     def __len__(self) -> int:
         return len(self._lengths)
 
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
+    def _at(self, index: int) -> T:
         if self._starts is None:
             self._starts = [0, *itertools.accumulate(self._lengths)]
         return self._joined[self._starts[index] : self._starts[index + 1]]
@@ -109,7 +121,7 @@ class FeedEnd:
 Event = Start | RoutedBatch | Control | FeedEnd
 
 
-class _Columns(Sequence[Message]):
+class _Columns(_MadeOnRequest[Message]):
     """A batch's messages as received from the reading process; one is made only when asked
     for (a rejection's record), not one per line."""
 
@@ -121,9 +133,7 @@ class _Columns(Sequence[Message]):
     def __len__(self) -> int:
         return len(self._received)
 
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
+    def _at(self, index: int) -> Message:
         return Message(self._received[index], self._topics[index], self._payloads[index])
 
 
