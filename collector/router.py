@@ -82,6 +82,7 @@ class Router:
             grouped[binding.format][binding.topic].append(binding)
         for name, devices in grouped.items():
             formats.get(name).bind(self, devices)
+        self._stateless = not any(formats.get(name).keeps_state for name in grouped)
 
     @property
     def zone(self) -> tzinfo:
@@ -90,6 +91,12 @@ class Router:
     @property
     def limit(self) -> int:
         return self._limit
+
+    @property
+    def stateless(self) -> bool:
+        """Whether a message's outcomes depend on it alone (no format that keeps state, such
+        as a Shelly's status, is bound): then routers built alike may share a batch's messages."""
+        return self._stateless
 
     def route(self, topic: str, payload: bytes, received_ms: int) -> list[Outcome]:
         """What one message means; never raises but for MemoryError (and what is no Exception)."""

@@ -41,6 +41,7 @@ class Shelly(BaseFormat):
     prefix = True
     fields = frozenset({"component"})
     reports_faults = True
+    keeps_state = True
 
     def bind(self, router: RouterBuilder, devices: Mapping[str, Sequence[MeterBinding]]) -> None:
         for prefix, group in devices.items():

@@ -157,11 +157,21 @@ def record(message: Delivered, rejection: Rejection) -> RejectionRecord:
     )
 
 
-def route_batch(router: Router, messages: Sequence[Delivered]) -> Routed:
-    """Every message routed, its readings kept for the engine and its rejections recorded."""
+def route_batch(router: Router, messages: Sequence[Delivered], stop: int | None = None) -> Routed:
+    """Every message routed (or the first `stop`: `route_rest` routes the others), its readings
+    kept for the engine and its rejections recorded."""
     routed = Routed([], [], [0] * len(messages), [None] * len(messages))
+    if messages:
+        routed.latest_ms = max(map(_received_ms, messages))
+    route_rest(router, messages[:stop], routed, 0)
+    return routed
+
+
+def route_rest(router: Router, messages: Sequence[Delivered], routed: Routed, start: int) -> None:
+    """`messages`, the batch's from index `start` on, routed into `routed`, which holds the
+    batch's messages before `start` routed (by a router built alike, if `router.stateless`)."""
     route, readings, owners, live = router.route, routed.readings, routed.owners, routed.live
-    for index, message in enumerate(messages):
+    for index, message in enumerate(messages, start):
         outcomes = route(message.topic, message.payload, message.received_ms)
         statused = False
         for outcome in outcomes:
@@ -177,9 +187,6 @@ def route_batch(router: Router, messages: Sequence[Delivered]) -> Routed:
                 statused = True
         if not live[index] and routed.reasons[index] is None:
             routed.idle[index] = idle_kind(router, message.topic, statused)
-    if messages:
-        routed.latest_ms = max(map(_received_ms, messages))
-    return routed
 
 
 def idle_kind(router: Router, topic: str, statused: bool) -> Ignored:

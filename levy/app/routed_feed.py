@@ -3,7 +3,9 @@ routed, in order with the daemon's journal lines; then how many lines there were
 
 A large input is read and routed in a process of its own, forked once the configuration is
 loaded, so that reading and routing run on one core while the engine and the ledger run on the
-other. It runs the same generator and sends what it yields, so a replay is the same either way.
+other; where the router allows, the engine's process routes part of each batch, so that neither
+core waits for the other (`routing_balance`). It runs the same generator and sends what it
+yields, so a replay is the same either way.
 """
 
 import contextlib
@@ -13,6 +15,7 @@ import pickle
 import queue
 import signal
 import threading
+import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +29,7 @@ from collector.router import Router
 from levy.app.errors import UsageError
 from levy.app.ingest import Delivered, Routed, route_batch
 from levy.app.journal import CONTROL_PREFIX
+from levy.app.routing_balance import Balance
 
 FORK_ABOVE_BYTES = 16 * 1024 * 1024
 """Inputs at least this large (about 100,000 lines) are read in a process of their own: below
@@ -47,15 +51,19 @@ class RoutedBatch:
     lines: Sequence[Delivered]
     """The feed's lines; from the reading process, their messages (not their line numbers)."""
     routed: Routed
+    routed_to: int
+    """How many of the lines `routed` has routed: the engine's process routes the rest (see
+    `routing_balance`)."""
 
     def __getstate__(self) -> tuple[object, ...]:
         """The lines as columns, topics and payloads each joined into one (see `Packed`)."""
         lines = self.lines
         topics, payloads = [line.topic for line in lines], [line.payload for line in lines]
-        return [line.received_ms for line in lines], packed(topics), packed(payloads), self.routed
+        received = [line.received_ms for line in lines]
+        return received, packed(topics), packed(payloads), self.routed, self.routed_to
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        received, topics, payloads, self.routed = state
+        received, topics, payloads, self.routed, self.routed_to = state
         self.lines = _Columns(received, topics, payloads)
 
 
@@ -65,10 +73,16 @@ class _MadeOnRequest(Sequence[Item]):
     @abstractmethod
     def _at(self, index: int) -> Item: ...
 
+    def _between(self, start: int, stop: int) -> list[Item]:
+        return [self._at(i) for i in range(start, stop)]
+
     def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return [self._at(i) for i in range(*index.indices(len(self)))]
-        return self._at(index)
+        if not isinstance(index, slice):
+            return self._at(index)
+        start, stop, step = index.indices(len(self))
+        if step == 1:
+            return self._between(start, stop)
+        return [self._at(i) for i in range(start, stop, step)]
 
 
 class Packed(_MadeOnRequest[T]):
@@ -84,9 +98,17 @@ class Packed(_MadeOnRequest[T]):
         return len(self._lengths)
 
     def _at(self, index: int) -> T:
+        starts = self._bounds()
+        return self._joined[starts[index] : starts[index + 1]]
+
+    def _between(self, start: int, stop: int) -> list[T]:
+        starts, joined = self._bounds(), self._joined
+        return [joined[a:b] for a, b in itertools.pairwise(starts[start : stop + 1])]
+
+    def _bounds(self) -> list[int]:
         if self._starts is None:
             self._starts = [0, *itertools.accumulate(self._lengths)]
-        return self._joined[self._starts[index] : self._starts[index + 1]]
+        return self._starts
 
     def __reduce__(self) -> tuple[type["Packed[T]"], tuple[T, list[int]]]:
         return Packed, (self._joined, self._lengths)
@@ -136,6 +158,10 @@ class _Columns(_MadeOnRequest[Message]):
     def _at(self, index: int) -> Message:
         return Message(self._received[index], self._topics[index], self._payloads[index])
 
+    def _between(self, start: int, stop: int) -> list[Message]:
+        part = slice(start, stop)
+        return list(map(Message, self._received[part], self._topics[part], self._payloads[part]))
+
 
 class _Failed(NamedTuple):
     """The reading process's error, raised again in the replay."""
@@ -152,14 +178,24 @@ def read_items(path: Path) -> Iterator[FeedLine | FeedError]:
 
 
 def events(
-    files: Sequence[Path], router_of: Callable[[], Router], window: int, until_ms: int | None
+    files: Sequence[Path],
+    router_of: Callable[[], Router],
+    window: int,
+    until_ms: int | None,
+    balance: Balance | None = None,
 ) -> Iterator[Event]:
     """`Start`, then the batches (at most `window` lines, or up to a journal line) and the
     journal lines in order, then `FeedEnd`. The router is made after `Start`, in the process
-    that routes."""
+    that routes; with a `balance`, it routes each batch's first lines only."""
     end = FeedEnd()
     router: Router | None = None
     batch: list[FeedLine] = []
+
+    def routed(last: bool = False) -> RoutedBatch:
+        assert router is not None
+        stop = len(batch) if balance is None else balance.kept(router, len(batch), last)
+        return RoutedBatch(batch, route_batch(router, batch, stop), stop)
+
     for path in files:
         for item in read_items(path):
             end.lines += 1
@@ -177,17 +213,16 @@ def events(
                 end.last_ms = received_ms
             if item.topic.startswith(CONTROL_PREFIX):
                 if batch:
-                    yield RoutedBatch(batch, route_batch(router, batch))
+                    yield routed()
                     batch = []
                 yield Control(item)
                 continue
             batch.append(item)
             if len(batch) >= window:
-                yield RoutedBatch(batch, route_batch(router, batch))
+                yield routed()
                 batch = []
     if batch:
-        assert router is not None
-        yield RoutedBatch(batch, route_batch(router, batch))
+        yield routed(last=True)
     yield end
 
 
@@ -199,10 +234,10 @@ def routed_feed(
     fork_above: int = FORK_ABOVE_BYTES,
 ) -> Iterator[Event]:
     """`events`, read in a process of its own where the files hold `fork_above` bytes or more."""
-    produced = events(files, router_of, window, until_ms)
     if sum(map(lines_size, files)) < fork_above:
-        return produced
-    return read_apart(produced)
+        return events(files, router_of, window, until_ms)
+    balance = Balance(router_of)
+    return read_apart(events(files, router_of, window, until_ms, balance), balance)
 
 
 def lines_size(file: Path) -> int:
@@ -219,21 +254,26 @@ def lines_size(file: Path) -> int:
         return 0
 
 
-def read_apart(produced: Iterator[Event]) -> Iterator[Event]:
+def read_apart(produced: Iterator[Event], balance: Balance | None = None) -> Iterator[Event]:
     receiving, sending = os.pipe()
     pid = os.fork()
     if pid == 0:  # the reading process: it never returns, nor runs what the replay would
         os.close(receiving)
-        _send_all(produced, Connection(sending, readable=False))
+        _send_all(produced, Connection(sending, readable=False), balance)
     os.close(sending)
-    return _received(pid, Connection(receiving, writable=False))
+    return _received(pid, Connection(receiving, writable=False), balance)
 
 
-def _send_all(produced: Iterator[Event], connection: Connection) -> None:
+def _send_all(produced: Iterator[Event], connection: Connection, balance: Balance | None) -> None:
     status = 0
     try:
+        began = time.perf_counter()
         for event in produced:
-            connection.send_bytes(pickle.dumps(event, pickle.HIGHEST_PROTOCOL))
+            data = pickle.dumps(event, pickle.HIGHEST_PROTOCOL)
+            if balance is not None and isinstance(event, RoutedBatch):
+                balance.sent(time.perf_counter() - began, len(event.lines), event.routed_to)
+            connection.send_bytes(data)
+            began = time.perf_counter()  # waiting for the engine is not being busy
     except KeyboardInterrupt:
         status = 1
     except BaseException as exc:  # to the replay, which says it and stops
@@ -251,7 +291,7 @@ def _picklable(exc: BaseException) -> BaseException:
     return exc
 
 
-def _received(pid: int, connection: Connection) -> Iterator[Event]:
+def _received(pid: int, connection: Connection, balance: Balance | None) -> Iterator[Event]:
     """The reading process's events; a thread takes them in while the replay applies the
     batch before (receiving waits for the pipe, not for the interpreter)."""
     arrived: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD)
@@ -268,11 +308,17 @@ def _received(pid: int, connection: Connection) -> Iterator[Event]:
     ended = False
     try:
         while (data := arrived.get()) is not None:
+            began = time.perf_counter()
             event = pickle.loads(data)
             if isinstance(event, _Failed):
                 raise event.error
             ended = isinstance(event, FeedEnd)
-            yield event
+            if balance is not None and isinstance(event, RoutedBatch):
+                balance.route_rest(event.lines, event.routed, event.routed_to)
+                yield event
+                balance.applied(time.perf_counter() - began, len(event.lines), event.routed_to)
+            else:
+                yield event
         if not ended:
             raise UsageError(f"the replay's reading process (pid {pid}) stopped before the end")
     finally:

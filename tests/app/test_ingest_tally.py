@@ -2,7 +2,8 @@
 (accepted if one of its readings stands, else by its first rejection, routing's before the
 engine's, else as an availability report, a message with no reading or a companion topic's),
 and each rejection recorded with its message, whichever readings the engine refuses (its
-rejections in the order it reports them)."""
+rejections in the order it reports them). A batch routed in two parts, by two routers built
+alike, is the batch routed at once."""
 
 from collections import Counter
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from collector.message import Message
 from collector.router import Router, StatusChange
-from levy.app.ingest import Ignored, Tally, ingest, record
+from levy.app.ingest import Ignored, Routed, Tally, ingest, record, route_batch, route_rest
 from levy.core.engine import Changes
 from levy.core.model import Measure, Reading, Rejection, RejectReason
 from levy.ledger.rejections import RejectionRecord, number_copies
@@ -125,3 +126,14 @@ def test_ingest_counts_each_message_by_its_definition(
     assert tally.messages == tally.messages_accepted + sum(
         (tally.messages_rejected + Counter(tally.messages_ignored)).values()
     )
+
+
+@given(messages_strategy, st.integers(0, 30))
+def test_a_batch_routed_in_two_parts_is_the_batch_routed_at_once(
+    messages: list[Message], split: int
+) -> None:
+    whole = route_batch(Router(FLEET, ALMATY), messages)
+    parted = route_batch(Router(FLEET, ALMATY), messages, split)
+    route_rest(Router(FLEET, ALMATY), messages[split:], parted, min(split, len(messages)))
+    for name in Routed.__slots__:
+        assert getattr(parted, name) == getattr(whole, name), name

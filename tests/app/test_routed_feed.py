@@ -33,7 +33,7 @@ ROUTED = Routed(
 
 def produced() -> Iterator[Event]:
     yield Start(1_000)
-    yield RoutedBatch(LINES, ROUTED)
+    yield RoutedBatch(LINES, ROUTED, 2)
     yield FeedEnd(lines=2, last_ms=2_000)
 
 
@@ -49,7 +49,7 @@ def test_a_batch_arrives_as_it_was_made():
 
 def test_an_idle_message_keeps_its_kind():
     routed = Routed([], [], [0], [None], {0: Ignored.COMPANION}, latest_ms=5)
-    events = read_apart(iter([RoutedBatch(LINES[:1], routed), FeedEnd(lines=1)]))
+    events = read_apart(iter([RoutedBatch(LINES[:1], routed, 1), FeedEnd(lines=1)]))
     batch, _ = list(events)
     assert batch.routed.idle == {0: Ignored.COMPANION} and batch.routed.readings == []
 
@@ -78,7 +78,7 @@ def test_a_reading_process_that_dies_is_said_to_have_stopped():
 
 def test_topics_and_payloads_cross_packed_and_a_cut_payload_as_itself():
     plain = [FeedLine(n, 1_000 + n, f"site/é{n}", b"x" * n) for n in range(5)]
-    batch = RoutedBatch(plain, Routed([], [], [0] * 5, [None] * 5, latest_ms=1_004))
+    batch = RoutedBatch(plain, Routed([], [], [0] * 5, [None] * 5, latest_ms=1_004), 5)
     lines = pickle.loads(pickle.dumps(batch)).lines
     assert [(m.topic, m.payload) for m in lines] == [(m.topic, m.payload) for m in plain]
     assert lines[1:3] == [Message(1_001, "site/é1", b"x"), Message(1_002, "site/é2", b"xx")]

@@ -109,3 +109,15 @@ def test_one_topic_claimed_by_two_formats() -> None:
     meters = [Meter("a", "tele/x/LWT", "native"), Meter("b", "tele/x/SENSOR", "tasmota")]
     with pytest.raises(ValueError, match="claimed twice"):
         Router(meters, ALMATY)
+
+
+def test_only_a_format_that_keeps_state_makes_a_router_stateful() -> None:
+    """Shelly merges partial status frames onto what earlier ones said; no other format does,
+    so their messages may be routed apart (replay's reading process and its engine's)."""
+    assert router(
+        Meter("a", "site/a", "native"),
+        Meter("pow", "tele/pow/SENSOR", "tasmota"),
+        Meter("z", "zigbee2mqtt/plug", "zigbee2mqtt"),
+        Meter("m", "mbmd", "mbmd", channel=1),
+    ).stateless
+    assert not router(Meter("s", "shellies/one", "shelly")).stateless

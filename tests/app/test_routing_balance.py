@@ -1,0 +1,44 @@
+"""Replay's two processes share a batch's routing: the share moves towards the busier one's
+relief, stays within its bounds, and leaves a stateful router's batches and the last batch to
+the reading process."""
+
+from collector.router import Router
+from levy.app.routing_balance import Balance, Busy, balanced_share
+from tests.collector.support import ALMATY, Meter
+
+NATIVE = Router([Meter("a", "site/a", "native")], ALMATY)
+SHELLY = Router([Meter("s", "shellies/one", "shelly")], ALMATY)
+
+
+def test_balanced_share_makes_both_as_busy():
+    reading, engine, route_s = Busy(7e-6, 0.9), Busy(6e-6, 0.1), 4e-6
+    share = balanced_share(reading, engine, route_s)
+    reading_rest, engine_rest = 7e-6 - route_s * 0.9, 6e-6 - route_s * 0.1
+    assert abs((reading_rest + route_s * (1 - share)) - (engine_rest + route_s * share)) < 1e-12
+    assert share > 0.1  # the reading process was the busier: the engine takes more
+
+
+def applied(balance: Balance, busy_us: float, route_us: float, kept: int) -> int:
+    """The engine's process busy `busy_us` a line over a batch of 100,000 lines, `route_us` a
+    line routing its part; the reading process's part of the next batch."""
+    balance._route_s = route_us * 1e-6 * (100_000 - kept)  # what `route_rest` timed
+    balance.applied(busy_us * 1e-6 * 100_000, 100_000, kept)
+    return balance.kept(NATIVE, 100_000, last=False)
+
+
+def test_the_share_moves_to_the_idle_process_and_stays_within_bounds():
+    balance = Balance(lambda: NATIVE)
+    kept = balance.kept(NATIVE, 100_000, last=False)
+    balance.sent(0.9, 100_000, kept)  # the reading process: 9 us a line
+    assert applied(balance, 5, 4, kept) < kept  # the engine's 5: it takes more
+    balance.sent(0.1, 100_000, kept)  # the reading process: 1 us a line
+    for _ in range(10):
+        kept = applied(balance, 50, 4, kept)
+    assert kept == 100_000 - round(100_000 * Balance.LEAST)
+
+
+def test_a_stateful_router_and_the_last_batch_are_routed_whole_by_the_reading_process():
+    balance = Balance(lambda: SHELLY)
+    assert balance.kept(SHELLY, 1_000, last=False) == 1_000
+    assert balance.kept(NATIVE, 1_000, last=True) == 1_000
+    assert balance.kept(NATIVE, 1_000, last=False) == 1_000 - round(1_000 * Balance.INITIAL)
