@@ -49,8 +49,8 @@ class Tally:
     """Messages with neither, by kind: with the two above,
     every message is counted exactly once."""
 
-    def add(self, changes: Changes, rejected: Sequence[RejectionRecord]) -> None:
-        self.accepted += changes.accepted
+    def add(self, accepted: int, rejected: Sequence[RejectionRecord]) -> None:
+        self.accepted += accepted
         self.rejected.update(record.reason.value for record in rejected)
         self.by_meter.update(
             (record.meter, record.reason.value)
@@ -201,17 +201,21 @@ def apply_routed(
     routed: Routed,
     tally: Tally,
     now_ms: int | None = None,
+    into: Changes | None = None,
 ) -> tuple[Changes, list[RejectionRecord]]:
-    """Apply one routed batch (then sweep at `now_ms` if given) and count it: what changed, and
-    the rejections to log, for the ledger to commit."""
+    """Apply one routed batch (then sweep at `now_ms` if given) and count it: what changed
+    (added to `into` if given, see `Engine.apply`), and the rejections to log, for the ledger
+    to commit."""
     if routed.latest_ms is not None:
         engine.advance_clock(routed.latest_ms)
-    changes = engine.apply(routed.readings, now_ms=now_ms)
-    routed.refuse_applied(messages, changes.rejections)
+    before = Changes() if into is None else into
+    refused, accepted = len(before.rejections), before.accepted
+    changes = engine.apply(routed.readings, now_ms, before)
+    routed.refuse_applied(messages, changes.rejections[refused:])
     rejected = routed.rejected
     tally.messages += len(messages)
     tally.statuses.update(routed.statuses)
-    tally.add(changes, rejected)
+    tally.add(changes.accepted - accepted, rejected)
     routed.count(tally)
     return changes, number_copies([r for r in rejected if r.reason not in NOT_LOGGED])
 

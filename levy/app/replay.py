@@ -203,8 +203,7 @@ class Replayer:
 
     def _apply(self, lines: Sequence[Delivered], routed: Routed, now_ms: int | None = None) -> None:
         tally = self.summary.tally
-        changes, logged = apply_routed(self.engine, lines, routed, tally, now_ms)
-        self.applied.absorb(changes)
+        _, logged = apply_routed(self.engine, lines, routed, tally, now_ms, self.applied)
         self.logged.extend(logged)
 
     def commit(self) -> None:

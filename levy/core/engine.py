@@ -97,21 +97,6 @@ class Changes:
     blind_changed: bool = False
     """Whether `blind_since` (the open blind span's start, or None) is to be stored."""
 
-    def absorb(self, later: "Changes") -> None:
-        """`later`'s changes on top of these, as if both batches were one: committed together,
-        they store what committing each in turn would."""
-        self.rows.update(later.rows)
-        self.states.update(later.states)
-        self.rejections.extend(later.rejections)
-        totals = self.totals
-        for key, energy in later.totals.items():
-            totals[key] = totals.get(key, 0) + energy
-        self.accepted += later.accepted
-        self.clock_ms = max(self.clock_ms, later.clock_ms)
-        self.blind_closed.extend(later.blind_closed)
-        if later.blind_changed:
-            self.blind_since, self.blind_changed = later.blind_since, True
-
 
 class RowBounds(NamedTuple):
     """What an open row's start decides, kept while the row grows."""
@@ -196,9 +181,13 @@ class Engine:
                     f"inside a closed period (closed to {calendar.iso(self.frozen_until_ms)})"
                 )
 
-    def apply(self, readings: Iterable[Reading], now_ms: int | None = None) -> Changes:
-        """Apply a batch in canonical order, then sweep at `now_ms` if given."""
-        changes = Changes()
+    def apply(
+        self, readings: Iterable[Reading], now_ms: int | None = None, into: Changes | None = None
+    ) -> Changes:
+        """Apply a batch in canonical order, then sweep at `now_ms` if given. Its changes are
+        added to `into` if given, as if the batches before were one with it (a replay commits
+        many together), else they are a new `Changes`."""
+        changes = Changes() if into is None else into
         received = list(readings)
         rules = self.rules
         timed = [on_receive_clock(rules, reading) for reading in received]

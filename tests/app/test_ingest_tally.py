@@ -60,8 +60,10 @@ class RefusingEngine:
     def advance_clock(self, now_ms: int) -> None:
         pass
 
-    def apply(self, readings: Sequence[Reading], now_ms: int | None = None) -> Changes:
-        changes = Changes()
+    def apply(
+        self, readings: Sequence[Reading], now_ms: int | None = None, into: Changes | None = None
+    ) -> Changes:
+        changes = Changes() if into is None else into
         for position in reversed(range(len(readings))):
             if position in self.refused:
                 why = Rejection(ENGINE_REASONS[position % 2], "refused", readings[position].meter)
@@ -109,7 +111,7 @@ def expected(messages: list[Message], refused: set[int]) -> tuple[Tally, list[Re
             tally.messages_ignored[Ignored.NO_READING] += 1
         else:
             tally.messages_ignored[Ignored.COMPANION] += 1
-    tally.add(engine, rejected)
+    tally.add(engine.accepted, rejected)
     return tally, number_copies([r for r in rejected if r.reason is not RejectReason.DUPLICATE])
 
 
