@@ -8,7 +8,7 @@ from datetime import tzinfo
 from typing import Protocol, TypeVar
 
 from collector.decoders.common import DecodeError, Sample
-from levy.core.model import Availability, Measure, Reading, Rejection
+from levy.core.model import Availability, Measure, Reading, Rejection, new_reading
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,16 +128,8 @@ def read_each(
             continue
         if sample is not None:
             ts_ms = received_ms if sample.ts_ms is None else sample.ts_ms
-            outcomes.append(
-                Reading(
-                    target.meter,
-                    ts_ms,
-                    received_ms,
-                    sample.energy_mj,
-                    sample.power_mw,
-                    sample.fault,
-                )
-            )
+            values = (sample.energy_mj, sample.power_mw, sample.fault)
+            outcomes.append(new_reading((target.meter, ts_ms, received_ms, *values)))
     return outcomes
 
 

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from collector.router import Router, StatusChange
 from levy.core.engine import Changes, Engine
-from levy.core.model import Reading, Rejection, RejectReason
+from levy.core.model import Reading, Rejection, RejectReason, new_reading
 from levy.ledger.rejections import RejectionRecord, number_copies
 from levy.ledger.store import Ledger
 
@@ -143,7 +143,7 @@ class Routed:
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         columns, self.owners, self.live, self.reasons, self.idle, *rest = state
         self.statuses, self.rejected, self.latest_ms = rest
-        self.readings = list(map(Reading, *columns)) if columns else []
+        self.readings = list(map(new_reading, zip(*columns, strict=True))) if columns else []
 
 
 def record(message: Delivered, rejection: Rejection) -> RejectionRecord:

@@ -22,6 +22,7 @@ from levy.core.model import (
     RejectReason,
     Role,
     Supply,
+    from_fields,
 )
 from levy.core.rates import RateSchedule
 from levy.core.rules import (
@@ -64,6 +65,9 @@ class Row(NamedTuple):
     @property
     def basis(self) -> Basis:
         return Basis.METERED if self.reason is None else Basis.DEEMED
+
+
+new_row = from_fields(Row)
 
 
 class TotalKey(NamedTuple):
@@ -294,18 +298,10 @@ class Engine:
         ):
             bounds = bounds or self._bounds_of(row)
             if piece.start_ms < bounds.cut_ms:
-                grown = Row(
-                    row.meter,
-                    row.start_ms,
-                    piece.end_ms,
-                    row.reason,
-                    row.energy_mj + piece.energy_mj,
-                    row.supply,
-                    row.rated_w,
-                    row.rate,
-                    row.role,
-                )
-                return grown, bounds.total
+                energy_mj = row.energy_mj + piece.energy_mj
+                fields = (row.meter, row.start_ms, piece.end_ms, row.reason, energy_mj)
+                kept = (row.supply, row.rated_w, row.rate, row.role)
+                return new_row(fields + kept), bounds.total
         rate = self.rates.step_at(piece.start_ms).per_kwh[spec.supply]
         new = Row(
             piece.meter,

@@ -1,8 +1,19 @@
 """The values that cross the core's boundary: readings in, intervals and rejections out."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import NamedTuple
+from functools import partial
+from typing import Any, NamedTuple, TypeVar
+
+Record = TypeVar("Record", bound=tuple[Any, ...])
+
+
+def from_fields(cls: type[Record]) -> Callable[[tuple[Any, ...]], Record]:
+    """A maker of `cls` (a NamedTuple) from a tuple of all its fields in order. It is
+    `tuple.__new__` itself: a NamedTuple's own constructor calls a Python function, which costs
+    half again (0.08 us of 0.17), and the per-reading path makes several records a reading."""
+    return partial(tuple.__new__, cls)
 
 
 class Basis(StrEnum):
@@ -79,6 +90,9 @@ class Reading(NamedTuple):
     fault: bool = False
 
 
+new_reading = from_fields(Reading)
+
+
 @dataclass(frozen=True, slots=True)
 class Rejection:
     reason: RejectReason
@@ -95,3 +109,6 @@ class Interval(NamedTuple):
     basis: Basis
     reason: DeemedReason | None
     energy_mj: int
+
+
+new_interval = from_fields(Interval)

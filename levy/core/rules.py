@@ -19,6 +19,8 @@ from levy.core.model import (
     RejectReason,
     Role,
     Supply,
+    from_fields,
+    new_interval,
 )
 
 
@@ -76,6 +78,9 @@ class MeterState(NamedTuple):
         if not self.faults:
             return self.faults
         return tuple(f for f in self.faults if f >= t_ms)
+
+
+new_baseline, new_state = from_fields(Baseline), from_fields(MeterState)
 
 
 Outcome = tuple[MeterState, Interval | None]
@@ -179,11 +184,11 @@ def apply_reading(
     measure = measure_of(state, reading)
     value = reading_value(measure, reading)
     assert value is not None
-    baseline, faults = Baseline(t, value), state.faults_after(t)
+    baseline, faults = new_baseline((t, value)), state.faults_after(t)
     if t <= state.accrued_ms:
-        return MeterState(state.accrued_ms, baseline, faults, measure), None
+        return new_state((state.accrued_ms, baseline, faults, measure)), None
     interval = interval_to(spec, rules, state, reading, value, measure, blindness)
-    return MeterState(t, baseline, faults, measure), interval
+    return new_state((t, baseline, faults, measure)), interval
 
 
 def interval_to(
@@ -202,7 +207,7 @@ def interval_to(
     if reason is not None:
         return deemed(spec, state.accrued_ms, t, reason)
     energy = metered_energy(state, t, value, measure)
-    return Interval(spec.id, state.accrued_ms, t, METERED, None, energy)
+    return new_interval((spec.id, state.accrued_ms, t, METERED, None, energy))
 
 
 def deemed_reason(
