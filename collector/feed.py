@@ -41,6 +41,7 @@ from typing import IO, NamedTuple, cast
 
 import msgspec
 
+from levy.core.model import from_fields
 from levy.core.units import datetime_to_ms, ms_to_datetime
 
 from .decoders.common import (
@@ -125,6 +126,9 @@ class FeedLine(NamedTuple):
     received_ms: int
     topic: str
     payload: bytes
+
+
+new_feed_line = from_fields(FeedLine)
 
 
 class FeedError(NamedTuple):
@@ -263,7 +267,7 @@ def _parse(line_no: int, raw: bytes, latest_ms: int) -> FeedLine | FeedError:
     try:
         received_ms = _received_ms_of(plain.tst, latest_ms)
         payload = b"" if plain.payload is None else _from_string(plain.payload, plain.payloadlen)
-        return FeedLine(line_no, received_ms, _checked_topic(plain.topic), payload)
+        return new_feed_line((line_no, received_ms, _checked_topic(plain.topic), payload))
     except _BadLine as exc:
         return FeedError(line_no, str(exc))
 
@@ -279,7 +283,7 @@ def _parse_any(line_no: int, raw: bytes, latest_ms: int) -> FeedLine | FeedError
         if not isinstance(record, dict):
             raise _BadLine("the line is not a JSON object")
         received_ms = _received_ms(record, latest_ms)
-        return FeedLine(line_no, received_ms, _topic(record), _payload(record))
+        return new_feed_line((line_no, received_ms, _topic(record), _payload(record)))
     except _BadLine as exc:
         return FeedError(line_no, str(exc))
     except Exception as exc:

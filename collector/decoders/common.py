@@ -26,7 +26,7 @@ from typing import NamedTuple
 import msgspec
 
 from levy.core.localtime import nearest_local_ms
-from levy.core.model import Availability, Measure, RejectReason
+from levy.core.model import Availability, Measure, RejectReason, from_fields
 from levy.core.units import datetime_to_ms, kwh_to_mj, seconds_to_ms, w_to_mw
 
 DEFAULT_MAX_PAYLOAD = 64 * 1024
@@ -87,6 +87,10 @@ class Sample(NamedTuple):
     energy_mj: int | None = None
     power_mw: int | None = None
     fault: bool = False
+
+
+new_sample = from_fields(Sample)
+"""A `Sample` from all four fields (see `from_fields`): one a payload's meter."""
 
 
 def kind_of(value: object) -> str:

@@ -18,6 +18,7 @@ from .common import (
     energy_from_kwh,
     kind_of,
     load_object,
+    new_sample,
     power_from_w,
     require_billable,
     timestamp_ms,
@@ -40,5 +41,5 @@ def sample(
     if energy is None and power is None and not fault:
         raise DecodeError(RejectReason.MISSING_FIELD, "neither energy_kwh nor power_w is present")
     when = None if ts is None else timestamp_ms(ts, "ts", zone, received_ms)
-    found = Sample(when, energy, power, fault)
+    found = new_sample((when, energy, power, fault))
     return require_billable(found, measure, "energy_kwh", "power_w")

@@ -23,6 +23,7 @@ from .common import (
     has_billable,
     kind_of,
     load_object,
+    new_sample,
     power_from_w,
     unix_ms,
     will,
@@ -133,7 +134,7 @@ def sample(
     status: dict[str, object], fields: Fields, measure: Measure, ts_ms: int | None
 ) -> Sample | None:
     """The component's reading, or None while the value the meter is billed on is unknown."""
-    found = Sample(ts_ms, _energy(status, fields), _power(status, fields), _fault(status))
+    found = new_sample((ts_ms, _energy(status, fields), _power(status, fields), _fault(status)))
     return found if found.fault or has_billable(found, measure) else None
 
 

@@ -18,6 +18,7 @@ from .common import (
     energy_from_kwh,
     field_object,
     load_object,
+    new_sample,
     power_from_w,
     require_billable,
     timestamp_ms,
@@ -39,11 +40,9 @@ class Telemetry:
     def sample(self, channel: int, measure: Measure | None) -> Sample:
         """The channel's values: those its meter is billed on, or every one it has when the
         meter's measure is left to its first reading."""
-        found = Sample(
-            self.ts_ms,
-            energy_from_kwh(self._channel("Total", channel), "ENERGY.Total"),
-            power_from_w(self._channel("Power", channel), "ENERGY.Power"),
-        )
+        energy = energy_from_kwh(self._channel("Total", channel), "ENERGY.Total")
+        power = power_from_w(self._channel("Power", channel), "ENERGY.Power")
+        found = new_sample((self.ts_ms, energy, power, False))
         return require_billable(found, measure, "ENERGY.Total", "ENERGY.Power")
 
     def _channel(self, key: str, channel: int) -> object:

@@ -24,6 +24,7 @@ from .common import (
     kind_of,
     load_json,
     load_object,
+    new_sample,
     power_from_w,
     timestamp_ms,
 )
@@ -39,11 +40,10 @@ def parse(payload: bytes, limit: int) -> dict[str, object]:
 def sample(
     document: dict[str, object], measure: Measure | None, zone: tzinfo, received_ms: int
 ) -> Sample | None:
-    found = Sample(
-        _last_seen(document.get("last_seen"), zone, received_ms),
-        energy_from_kwh(document.get("energy"), "energy"),
-        power_from_w(document.get("power"), "power"),
-    )
+    ts_ms = _last_seen(document.get("last_seen"), zone, received_ms)
+    energy = energy_from_kwh(document.get("energy"), "energy")
+    power = power_from_w(document.get("power"), "power")
+    found = new_sample((ts_ms, energy, power, False))
     return found if has_billable(found, measure) else None
 
 
