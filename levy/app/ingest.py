@@ -96,6 +96,17 @@ class Routed:
     latest_ms: int | None = None
     """The latest receive time of the batch's messages."""
 
+    def extend(self, rest: "Routed", start: int) -> None:
+        """`rest`, the batch's messages from index `start` on routed apart (`route_rest` into a
+        `Routed` of their own), after these: as if one router had routed them all in order."""
+        self.readings += rest.readings
+        self.owners += rest.owners
+        self.live[start:] = rest.live[start:]
+        self.reasons[start:] = rest.reasons[start:]
+        self.idle.update(rest.idle)
+        self.statuses.update(rest.statuses)
+        self.rejected += rest.rejected
+
     def refuse(self, index: int, reason: RejectReason) -> None:
         if self.reasons[index] is None:
             self.reasons[index] = reason.value
@@ -168,8 +179,8 @@ def route_batch(router: Router, messages: Sequence[Delivered], stop: int | None 
 
 
 def route_rest(router: Router, messages: Sequence[Delivered], routed: Routed, start: int) -> None:
-    """`messages`, the batch's from index `start` on, routed into `routed`, which holds the
-    batch's messages before `start` routed (by a router built alike, if `router.stateless`)."""
+    """`messages`, the batch's from index `start` on, routed into `routed` (which holds the
+    batch's messages before `start` routed, or none of them: see `Routed.extend`)."""
     route, readings, owners, live = router.route, routed.readings, routed.owners, routed.live
     for index, message in enumerate(messages, start):
         outcomes = route(message.topic, message.payload, message.received_ms)

@@ -34,8 +34,8 @@ from levy.app.routing_balance import Balance
 FORK_ABOVE_BYTES = 16 * 1024 * 1024
 """Inputs at least this large (about 100,000 lines) are read in a process of their own: below
 it, starting one costs more than it saves."""
-AHEAD = 2
-"""Batches the reading process may have routed ahead of the engine."""
+AHEAD = 4
+"""Messages the reading process may have sent ahead of the engine (two a batch)."""
 T = TypeVar("T", str, bytes)
 Item = TypeVar("Item")
 
@@ -51,20 +51,34 @@ class RoutedBatch:
     lines: Sequence[Delivered]
     """The feed's lines; from the reading process, their messages (not their line numbers)."""
     routed: Routed
+
+
+@dataclass(slots=True)
+class BatchLines:
+    """What the reading process sends of a batch before routing it: its lines, and how many of
+    them it routes, so that the engine's process routes the rest meanwhile (`routing_balance`).
+    `BatchRouted` follows."""
+
+    lines: Sequence[Delivered]
     routed_to: int
-    """How many of the lines `routed` has routed: the engine's process routes the rest (see
-    `routing_balance`)."""
 
     def __getstate__(self) -> tuple[object, ...]:
         """The lines as columns, topics and payloads each joined into one (see `Packed`)."""
         lines = self.lines
         topics, payloads = [line.topic for line in lines], [line.payload for line in lines]
         received = [line.received_ms for line in lines]
-        return received, packed(topics), packed(payloads), self.routed, self.routed_to
+        return received, packed(topics), packed(payloads), self.routed_to
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        received, topics, payloads, self.routed, self.routed_to = state
+        received, topics, payloads, self.routed_to = state
         self.lines = _Columns(received, topics, payloads)
+
+
+class BatchRouted(NamedTuple):
+    """The reading process's part of the batch its `BatchLines` sent, routed."""
+
+    routed: Routed
+    routed_to: int
 
 
 class _MadeOnRequest(Sequence[Item]):
@@ -141,6 +155,9 @@ class FeedEnd:
 
 
 Event = Start | RoutedBatch | Control | FeedEnd
+Sent = Event | BatchLines | BatchRouted
+"""What `events` yields: a batch is a `RoutedBatch` where one process routes it whole, else
+its lines and then its routed part, for `Assembly` to make the `RoutedBatch` of."""
 
 
 class _Columns(_MadeOnRequest[Message]):
@@ -183,18 +200,23 @@ def events(
     window: int,
     until_ms: int | None,
     balance: Balance | None = None,
-) -> Iterator[Event]:
+) -> Iterator[Sent]:
     """`Start`, then the batches (at most `window` lines, or up to a journal line) and the
     journal lines in order, then `FeedEnd`. The router is made after `Start`, in the process
-    that routes; with a `balance`, it routes each batch's first lines only."""
+    that routes; with a `balance`, it routes each batch's first lines only, once their lines
+    are on their way to the process that routes the rest."""
     end = FeedEnd()
     router: Router | None = None
     batch: list[FeedLine] = []
 
-    def routed(last: bool = False) -> RoutedBatch:
+    def routed(last: bool = False) -> Iterator[Sent]:
         assert router is not None
-        stop = len(batch) if balance is None else balance.kept(router, len(batch), last)
-        return RoutedBatch(batch, route_batch(router, batch, stop), stop)
+        if balance is None:
+            yield RoutedBatch(batch, route_batch(router, batch))
+            return
+        stop = balance.kept(router, len(batch), last)
+        yield BatchLines(batch, stop)
+        yield BatchRouted(route_batch(router, batch, stop), stop)
 
     for path in files:
         for item in read_items(path):
@@ -213,16 +235,16 @@ def events(
                 end.last_ms = received_ms
             if item.topic.startswith(CONTROL_PREFIX):
                 if batch:
-                    yield routed()
+                    yield from routed()
                     batch = []
                 yield Control(item)
                 continue
             batch.append(item)
             if len(batch) >= window:
-                yield routed()
+                yield from routed()
                 batch = []
     if batch:
-        yield routed(last=True)
+        yield from routed(last=True)
     yield end
 
 
@@ -235,7 +257,7 @@ def routed_feed(
 ) -> Iterator[Event]:
     """`events`, read in a process of its own where the files hold `fork_above` bytes or more."""
     if sum(map(lines_size, files)) < fork_above:
-        return events(files, router_of, window, until_ms)
+        return Assembly().events(events(files, router_of, window, until_ms))
     balance = Balance(router_of)
     return read_apart(events(files, router_of, window, until_ms, balance), balance)
 
@@ -254,7 +276,41 @@ def lines_size(file: Path) -> int:
         return 0
 
 
-def read_apart(produced: Iterator[Event], balance: Balance | None = None) -> Iterator[Event]:
+class Assembly:
+    """The batches made whole in the process that applies them: a `BatchLines`' lines, the part
+    the reading process left routed by the `balance` as soon as they arrive (while the reading
+    process routes its own), then its `BatchRouted` in front."""
+
+    def __init__(self, balance: Balance | None = None) -> None:
+        self._balance = balance
+        self._lines: Sequence[Delivered] = ()
+        self._rest: Routed | None = None
+
+    def take(self, sent: Sent) -> Event | None:
+        """The event to hand on, or None while a batch is not whole yet."""
+        if isinstance(sent, BatchLines):
+            self._lines = sent.lines
+            if sent.routed_to < len(sent.lines):
+                assert self._balance is not None, "lines left to route, and no router here"
+                self._rest = self._balance.route_rest(sent.lines, sent.routed_to)
+            return None
+        if isinstance(sent, BatchRouted):
+            routed = sent.routed
+            if self._rest is not None:
+                routed.extend(self._rest, sent.routed_to)
+            batch = RoutedBatch(self._lines, routed)
+            self._lines, self._rest = (), None
+            return batch
+        return sent
+
+    def events(self, sent: Iterator[Sent]) -> Iterator[Event]:
+        for each in sent:
+            event = self.take(each)
+            if event is not None:
+                yield event
+
+
+def read_apart(produced: Iterator[Sent], balance: Balance | None = None) -> Iterator[Event]:
     receiving, sending = os.pipe()
     pid = os.fork()
     if pid == 0:  # the reading process: it never returns, nor runs what the replay would
@@ -264,14 +320,16 @@ def read_apart(produced: Iterator[Event], balance: Balance | None = None) -> Ite
     return _received(pid, Connection(receiving, writable=False), balance)
 
 
-def _send_all(produced: Iterator[Event], connection: Connection, balance: Balance | None) -> None:
+def _send_all(produced: Iterator[Sent], connection: Connection, balance: Balance | None) -> None:
     status = 0
     try:
-        began = time.perf_counter()
+        busy_s, began = 0.0, time.perf_counter()
         for event in produced:
             data = pickle.dumps(event, pickle.HIGHEST_PROTOCOL)
-            if balance is not None and isinstance(event, RoutedBatch):
-                balance.sent(time.perf_counter() - began, len(event.lines), event.routed_to)
+            busy_s += time.perf_counter() - began
+            if balance is not None and isinstance(event, BatchRouted):
+                balance.sent(busy_s, len(event.routed.live), event.routed_to)
+                busy_s = 0.0
             connection.send_bytes(data)
             began = time.perf_counter()  # waiting for the engine is not being busy
     except KeyboardInterrupt:
@@ -305,20 +363,22 @@ def _received(pid: int, connection: Connection, balance: Balance | None) -> Iter
 
     pumping = threading.Thread(target=pump, name="replay-reader", daemon=True)
     pumping.start()
-    ended = False
+    ended, assembly, lines_s = False, Assembly(balance), 0.0
     try:
         while (data := arrived.get()) is not None:
             began = time.perf_counter()
-            event = pickle.loads(data)
-            if isinstance(event, _Failed):
-                raise event.error
+            sent = pickle.loads(data)
+            if isinstance(sent, _Failed):
+                raise sent.error
+            event = assembly.take(sent)
+            if event is None:  # a batch's lines, its rest routed here
+                lines_s = time.perf_counter() - began
+                continue
             ended = isinstance(event, FeedEnd)
-            if balance is not None and isinstance(event, RoutedBatch):
-                balance.route_rest(event.lines, event.routed, event.routed_to)
-                yield event
-                balance.applied(time.perf_counter() - began, len(event.lines), event.routed_to)
-            else:
-                yield event
+            yield event
+            if balance is not None and isinstance(sent, BatchRouted):
+                busy_s = lines_s + time.perf_counter() - began
+                balance.applied(busy_s, len(sent.routed.live), sent.routed_to)
         if not ended:
             raise UsageError(f"the replay's reading process (pid {pid}) stopped before the end")
     finally:

@@ -36,9 +36,9 @@ class Balance:
     """The share, and what the reading process last measured, in a page of memory the two
     processes share: made before the fork."""
 
-    INITIAL = 0.15
-    """The engine's share until both processes have timed a batch (about where a recorded feed
-    of native payloads settles)."""
+    FIRST = 0.5
+    """The engine's share of the first batch, which it would otherwise wait for idle: the
+    reading process sends its lines before routing its part, so the two route at once."""
     LEAST, MOST = 0.02, 0.9
     """Never nothing, so that the engine's process goes on timing its routing."""
 
@@ -47,7 +47,8 @@ class Balance:
         self._router: Router | None = None
         self._shared = memoryview(mmap.mmap(-1, mmap.PAGESIZE)).cast("d")
         """The engine's share; the reading process's last `Busy`."""
-        self._shared[0] = self.INITIAL
+        self._shared[0] = self.FIRST
+        self._steered = False
         self._route_s = 0.0
         """The engine's process: the seconds it took to route its part of the current batch."""
 
@@ -62,24 +63,26 @@ class Balance:
         """The reading process: it was busy `busy_s` over a batch (reading, routing, packing)."""
         self._shared[1], self._shared[2] = busy_s / lines, routed_to / lines
 
-    def route_rest(self, lines: Sequence[Delivered], routed: Routed, routed_to: int) -> None:
-        """The engine's process: the lines the reading process left, routed into `routed`."""
-        if routed_to == len(lines):
-            return
+    def route_rest(self, lines: Sequence[Delivered], routed_to: int) -> Routed:
+        """The engine's process: the lines the reading process left (from `routed_to`), routed
+        apart, for the reading process's part to be joined in front of (`Routed.extend`)."""
         if self._router is None:
             self._router = self._router_of()
         began = time.perf_counter()
-        route_rest(self._router, lines[routed_to:], routed, routed_to)
+        rest = Routed([], [], [0] * len(lines), [None] * len(lines))
+        route_rest(self._router, lines[routed_to:], rest, routed_to)
         self._route_s = time.perf_counter() - began
+        return rest
 
     def applied(self, busy_s: float, lines: int, routed_to: int) -> None:
-        """The engine's process, busy `busy_s` over a batch: the share steered halfway to
-        where both processes would have been as busy (one batch's timing is noisy)."""
+        """The engine's process, busy `busy_s` over a batch: the share steered to where both
+        processes would have been as busy; after the first batch, halfway there (one batch's
+        timing is noisy)."""
         own, route_s, self._route_s = lines - routed_to, self._route_s, 0.0
         reading = Busy(self._shared[1], self._shared[2])
         if own == 0 or route_s == 0 or reading.per_line_s == 0:
             return
         engine = Busy(busy_s / lines, own / lines)
         balanced = balanced_share(reading, engine, route_s / own)
-        steered = (self._shared[0] + balanced) / 2
-        self._shared[0] = min(max(steered, self.LEAST), self.MOST)
+        steered = (self._shared[0] + balanced) / 2 if self._steered else balanced
+        self._shared[0], self._steered = min(max(steered, self.LEAST), self.MOST), True

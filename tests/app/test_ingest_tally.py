@@ -134,8 +134,12 @@ def test_ingest_counts_each_message_by_its_definition(
 def test_a_batch_routed_in_two_parts_is_the_batch_routed_at_once(
     messages: list[Message], split: int
 ) -> None:
+    """As replay's two processes route it: the first part, then the rest apart, joined."""
     whole = route_batch(Router(FLEET, ALMATY), messages)
-    parted = route_batch(Router(FLEET, ALMATY), messages, split)
-    route_rest(Router(FLEET, ALMATY), messages[split:], parted, min(split, len(messages)))
+    start = min(split, len(messages))
+    parted = route_batch(Router(FLEET, ALMATY), messages, start)
+    rest = Routed([], [], [0] * len(messages), [None] * len(messages))
+    route_rest(Router(FLEET, ALMATY), messages[start:], rest, start)
+    parted.extend(rest, start)
     for name in Routed.__slots__:
         assert getattr(parted, name) == getattr(whole, name), name

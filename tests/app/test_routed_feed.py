@@ -13,7 +13,17 @@ from collector.message import Message
 from collector.router import StatusChange
 from levy.app.errors import UsageError
 from levy.app.ingest import Ignored, Routed
-from levy.app.routed_feed import Event, FeedEnd, RoutedBatch, Start, lines_size, packed, read_apart
+from levy.app.routed_feed import (
+    BatchLines,
+    BatchRouted,
+    FeedEnd,
+    RoutedBatch,
+    Sent,
+    Start,
+    lines_size,
+    packed,
+    read_apart,
+)
 from levy.core.model import Availability, Reading, RejectReason
 from levy.ledger.rejections import RejectionRecord
 
@@ -31,9 +41,10 @@ ROUTED = Routed(
 )
 
 
-def produced() -> Iterator[Event]:
+def produced() -> Iterator[Sent]:
     yield Start(1_000)
-    yield RoutedBatch(LINES, ROUTED, 2)
+    yield BatchLines(LINES, 2)
+    yield BatchRouted(ROUTED, 2)
     yield FeedEnd(lines=2, last_ms=2_000)
 
 
@@ -49,12 +60,12 @@ def test_a_batch_arrives_as_it_was_made():
 
 def test_an_idle_message_keeps_its_kind():
     routed = Routed([], [], [0], [None], {0: Ignored.COMPANION}, latest_ms=5)
-    events = read_apart(iter([RoutedBatch(LINES[:1], routed, 1), FeedEnd(lines=1)]))
+    events = read_apart(iter([BatchLines(LINES[:1], 1), BatchRouted(routed, 1), FeedEnd(lines=1)]))
     batch, _ = list(events)
     assert batch.routed.idle == {0: Ignored.COMPANION} and batch.routed.readings == []
 
 
-def failing() -> Iterator[Event]:
+def failing() -> Iterator[Sent]:
     yield Start(1_000)
     raise UsageError("cannot read feed.jsonl: Permission denied")
 
@@ -66,7 +77,7 @@ def test_the_reading_process_failing_is_the_replays_plain_error():
         next(events)
 
 
-def dying() -> Iterator[Event]:
+def dying() -> Iterator[Sent]:
     yield Start(1_000)
     os._exit(9)
 
@@ -78,8 +89,7 @@ def test_a_reading_process_that_dies_is_said_to_have_stopped():
 
 def test_topics_and_payloads_cross_packed_and_a_cut_payload_as_itself():
     plain = [FeedLine(n, 1_000 + n, f"site/é{n}", b"x" * n) for n in range(5)]
-    batch = RoutedBatch(plain, Routed([], [], [0] * 5, [None] * 5, latest_ms=1_004), 5)
-    lines = pickle.loads(pickle.dumps(batch)).lines
+    lines = pickle.loads(pickle.dumps(BatchLines(plain, 5))).lines
     assert [(m.topic, m.payload) for m in lines] == [(m.topic, m.payload) for m in plain]
     assert lines[1:3] == [Message(1_001, "site/é1", b"x"), Message(1_002, "site/é2", b"xx")]
     assert packed([line.payload for line in LINES]) == [LINES[0].payload, CUT]

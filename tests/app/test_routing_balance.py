@@ -41,4 +41,4 @@ def test_a_stateful_router_and_the_last_batch_are_routed_whole_by_the_reading_pr
     balance = Balance(lambda: SHELLY)
     assert balance.kept(SHELLY, 1_000, last=False) == 1_000
     assert balance.kept(NATIVE, 1_000, last=True) == 1_000
-    assert balance.kept(NATIVE, 1_000, last=False) == 1_000 - round(1_000 * Balance.INITIAL)
+    assert balance.kept(NATIVE, 1_000, last=False) == 1_000 - round(1_000 * Balance.FIRST)
