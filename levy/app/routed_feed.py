@@ -9,6 +9,7 @@ yields, so a replay is the same either way.
 """
 
 import contextlib
+import fcntl
 import itertools
 import os
 import pickle
@@ -36,6 +37,11 @@ FORK_ABOVE_BYTES = 16 * 1024 * 1024
 it, starting one costs more than it saves."""
 AHEAD = 4
 """Messages the reading process may have sent ahead of the engine (two a batch)."""
+PIPE_BYTES = 1 << 20
+"""The pipe's buffer (Linux's default 64 KiB; 1 MiB is what an unprivileged process may ask).
+The thread that empties it needs the interpreter back after every read, which the engine holds
+for up to a switch interval (5 ms): a batch of 100,000 lines (15 MB) took 0.8 s to cross in
+64 KiB reads, and the reading process waited for it before routing its part."""
 T = TypeVar("T", str, bytes)
 Item = TypeVar("Item")
 
@@ -52,26 +58,29 @@ class RoutedBatch:
     """The feed's lines; from the reading process, their messages (not their line numbers)."""
     routed: Routed
 
+    def __getstate__(self) -> tuple[object, ...]:
+        return _Columns.state_of(self.lines), self.routed
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        columns, self.routed = state
+        self.lines = _Columns(*columns)
+
 
 @dataclass(slots=True)
 class BatchLines:
-    """What the reading process sends of a batch before routing it: its lines, and how many of
-    them it routes, so that the engine's process routes the rest meanwhile (`routing_balance`).
-    `BatchRouted` follows."""
+    """What the reading process sends of a batch before routing it, where the engine's process
+    routes part of it (`routing_balance`): its lines, and how many of them it routes itself, so
+    that the engine's process routes the rest meanwhile. `BatchRouted` follows."""
 
     lines: Sequence[Delivered]
     routed_to: int
 
     def __getstate__(self) -> tuple[object, ...]:
-        """The lines as columns, topics and payloads each joined into one (see `Packed`)."""
-        lines = self.lines
-        topics, payloads = [line.topic for line in lines], [line.payload for line in lines]
-        received = [line.received_ms for line in lines]
-        return received, packed(topics), packed(payloads), self.routed_to
+        return _Columns.state_of(self.lines), self.routed_to
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        received, topics, payloads, self.routed_to = state
-        self.lines = _Columns(received, topics, payloads)
+        columns, self.routed_to = state
+        self.lines = _Columns(*columns)
 
 
 class BatchRouted(NamedTuple):
@@ -156,8 +165,8 @@ class FeedEnd:
 
 Event = Start | RoutedBatch | Control | FeedEnd
 Sent = Event | BatchLines | BatchRouted
-"""What `events` yields: a batch is a `RoutedBatch` where one process routes it whole, else
-its lines and then its routed part, for `Assembly` to make the `RoutedBatch` of."""
+"""What `events` yields: a batch is a `RoutedBatch` where one process routes it whole, else its
+lines and then the reading process's part routed, for `Assembly` to make the `RoutedBatch` of."""
 
 
 class _Columns(_MadeOnRequest[Message]):
@@ -168,6 +177,12 @@ class _Columns(_MadeOnRequest[Message]):
         self, received: list[int], topics: Sequence[str], payloads: Sequence[bytes]
     ) -> None:
         self._received, self._topics, self._payloads = received, topics, payloads
+
+    @staticmethod
+    def state_of(lines: Sequence[Delivered]) -> tuple[object, ...]:
+        """`lines` as the columns to send: topics and payloads each joined into one (`Packed`)."""
+        topics, payloads = [line.topic for line in lines], [line.payload for line in lines]
+        return [line.received_ms for line in lines], packed(topics), packed(payloads)
 
     def __len__(self) -> int:
         return len(self._received)
@@ -215,8 +230,11 @@ def events(
             yield RoutedBatch(batch, route_batch(router, batch))
             return
         stop = balance.kept(router, len(batch), last)
-        yield BatchLines(batch, stop)
-        yield BatchRouted(route_batch(router, batch, stop), stop)
+        if stop == len(batch):
+            yield RoutedBatch(batch, route_batch(router, batch))
+        else:
+            yield BatchLines(batch, stop)
+            yield BatchRouted(route_batch(router, batch, stop), stop)
 
     for path in files:
         for item in read_items(path):
@@ -312,6 +330,8 @@ class Assembly:
 
 def read_apart(produced: Iterator[Sent], balance: Balance | None = None) -> Iterator[Event]:
     receiving, sending = os.pipe()
+    with contextlib.suppress(OSError):  # a larger pipe where the system allows it
+        fcntl.fcntl(sending, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
     pid = os.fork()
     if pid == 0:  # the reading process: it never returns, nor runs what the replay would
         os.close(receiving)

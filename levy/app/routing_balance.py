@@ -41,6 +41,9 @@ class Balance:
     reading process sends its lines before routing its part, so the two route at once."""
     LEAST, MOST = 0.02, 0.9
     """Never nothing, so that the engine's process goes on timing its routing."""
+    LEAST_LINES = 1_000
+    """A part smaller is not worth a message of its own (the daemon's archive is replayed in
+    batches of 500): the reading process routes such a batch whole, and it is not timed."""
 
     def __init__(self, router_of: Callable[[], Router]) -> None:
         self._router_of = router_of
@@ -55,9 +58,10 @@ class Balance:
     def kept(self, router: Router, lines: int, last: bool) -> int:
         """The reading process: how many of a batch's first lines it routes (all of the last
         batch: it has nothing left to do)."""
-        if last or not router.stateless:
+        part = round(lines * self._shared[0])
+        if last or part < self.LEAST_LINES or not router.stateless:
             return lines
-        return lines - round(lines * self._shared[0])
+        return lines - part
 
     def sent(self, busy_s: float, lines: int, routed_to: int) -> None:
         """The reading process: it was busy `busy_s` over a batch (reading, routing, packing)."""

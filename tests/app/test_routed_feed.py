@@ -58,10 +58,13 @@ def test_a_batch_arrives_as_it_was_made():
         assert getattr(batch.routed, name) == getattr(ROUTED, name), name
 
 
-def test_an_idle_message_keeps_its_kind():
+def test_a_batch_routed_whole_crosses_as_one_and_an_idle_message_keeps_its_kind():
     routed = Routed([], [], [0], [None], {0: Ignored.COMPANION}, latest_ms=5)
-    events = read_apart(iter([BatchLines(LINES[:1], 1), BatchRouted(routed, 1), FeedEnd(lines=1)]))
+    events = read_apart(iter([RoutedBatch(LINES[:1], routed), FeedEnd(lines=1)]))
     batch, _ = list(events)
+    assert isinstance(batch, RoutedBatch) and list(batch.lines) == [
+        Message(1_000, "site/a", LINES[0].payload)
+    ]
     assert batch.routed.idle == {0: Ignored.COMPANION} and batch.routed.readings == []
 
 

@@ -1,6 +1,6 @@
 """Replay's two processes share a batch's routing: the share moves towards the busier one's
-relief, stays within its bounds, and leaves a stateful router's batches and the last batch to
-the reading process."""
+relief, stays within its bounds, and leaves a stateful router's batches, the last batch and a
+part too small to send apart to the reading process."""
 
 from collector.router import Router
 from levy.app.routing_balance import Balance, Busy, balanced_share
@@ -37,8 +37,10 @@ def test_the_share_moves_to_the_idle_process_and_stays_within_bounds():
     assert kept == 100_000 - round(100_000 * Balance.LEAST)
 
 
-def test_a_stateful_router_and_the_last_batch_are_routed_whole_by_the_reading_process():
+def test_a_stateful_router_the_last_batch_and_a_small_part_are_the_reading_processs_whole():
     balance = Balance(lambda: SHELLY)
-    assert balance.kept(SHELLY, 1_000, last=False) == 1_000
-    assert balance.kept(NATIVE, 1_000, last=True) == 1_000
-    assert balance.kept(NATIVE, 1_000, last=False) == 1_000 - round(1_000 * Balance.FIRST)
+    assert balance.kept(SHELLY, 10_000, last=False) == 10_000
+    assert balance.kept(NATIVE, 10_000, last=True) == 10_000
+    assert balance.kept(NATIVE, 10_000, last=False) == 10_000 - round(10_000 * Balance.FIRST)
+    small = 2 * Balance.LEAST_LINES - 2  # its part: one line short of LEAST_LINES
+    assert balance.kept(NATIVE, small, last=False) == small
