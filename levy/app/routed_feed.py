@@ -224,12 +224,12 @@ def events(
     router: Router | None = None
     batch: list[FeedLine] = []
 
-    def routed(last: bool = False) -> Iterator[Sent]:
+    def routed() -> Iterator[Sent]:
         assert router is not None
         if balance is None:
             yield RoutedBatch(batch, route_batch(router, batch))
             return
-        stop = balance.kept(router, len(batch), last)
+        stop = balance.kept(router, len(batch))
         if stop == len(batch):
             yield RoutedBatch(batch, route_batch(router, batch))
         else:
@@ -262,7 +262,7 @@ def events(
                 yield from routed()
                 batch = []
     if batch:
-        yield from routed(last=True)
+        yield from routed()
     yield end
 
 

@@ -55,11 +55,10 @@ class Balance:
         self._route_s = 0.0
         """The engine's process: the seconds it took to route its part of the current batch."""
 
-    def kept(self, router: Router, lines: int, last: bool) -> int:
-        """The reading process: how many of a batch's first lines it routes (all of the last
-        batch: it has nothing left to do)."""
+    def kept(self, router: Router, lines: int) -> int:
+        """The reading process: how many of a batch's first lines it routes."""
         part = round(lines * self._shared[0])
-        if last or part < self.LEAST_LINES or not router.stateless:
+        if part < self.LEAST_LINES or not router.stateless:
             return lines
         return lines - part
 

@@ -1,6 +1,6 @@
 """Replay's two processes share a batch's routing: the share moves towards the busier one's
-relief, stays within its bounds, and leaves a stateful router's batches, the last batch and a
-part too small to send apart to the reading process."""
+relief, stays within its bounds, and leaves a stateful router's batches and a part too small to
+send apart to the reading process."""
 
 from collector.router import Router
 from levy.app.routing_balance import Balance, Busy, balanced_share
@@ -23,12 +23,12 @@ def applied(balance: Balance, busy_us: float, route_us: float, kept: int) -> int
     line routing its part; the reading process's part of the next batch."""
     balance._route_s = route_us * 1e-6 * (100_000 - kept)  # what `route_rest` timed
     balance.applied(busy_us * 1e-6 * 100_000, 100_000, kept)
-    return balance.kept(NATIVE, 100_000, last=False)
+    return balance.kept(NATIVE, 100_000)
 
 
 def test_the_share_moves_to_the_idle_process_and_stays_within_bounds():
     balance = Balance(lambda: NATIVE)
-    kept = balance.kept(NATIVE, 100_000, last=False)
+    kept = balance.kept(NATIVE, 100_000)
     balance.sent(0.9, 100_000, kept)  # the reading process: 9 us a line
     assert applied(balance, 5, 4, kept) < kept  # the engine's 5: it takes more
     balance.sent(0.1, 100_000, kept)  # the reading process: 1 us a line
@@ -37,10 +37,9 @@ def test_the_share_moves_to_the_idle_process_and_stays_within_bounds():
     assert kept == 100_000 - round(100_000 * Balance.LEAST)
 
 
-def test_a_stateful_router_the_last_batch_and_a_small_part_are_the_reading_processs_whole():
+def test_a_stateful_router_and_a_small_part_are_the_reading_processs_whole():
     balance = Balance(lambda: SHELLY)
-    assert balance.kept(SHELLY, 10_000, last=False) == 10_000
-    assert balance.kept(NATIVE, 10_000, last=True) == 10_000
-    assert balance.kept(NATIVE, 10_000, last=False) == 10_000 - round(10_000 * Balance.FIRST)
+    assert balance.kept(SHELLY, 10_000) == 10_000
+    assert balance.kept(NATIVE, 10_000) == 10_000 - round(10_000 * Balance.FIRST)
     small = 2 * Balance.LEAST_LINES - 2  # its part: one line short of LEAST_LINES
-    assert balance.kept(NATIVE, small, last=False) == small
+    assert balance.kept(NATIVE, small) == small
