@@ -174,7 +174,7 @@ def route_batch(router: Router, messages: Sequence[Delivered], stop: int | None 
     routed = Routed([], [], [0] * len(messages), [None] * len(messages))
     if messages:
         routed.latest_ms = max(map(_received_ms, messages))
-    route_rest(router, messages[:stop], routed, 0)
+    route_rest(router, messages if stop is None else messages[:stop], routed, 0)
     return routed
 
 
@@ -219,9 +219,9 @@ def apply_routed(
     to commit."""
     if routed.latest_ms is not None:
         engine.advance_clock(routed.latest_ms)
-    before = Changes() if into is None else into
-    refused, accepted = len(before.rejections), before.accepted
-    changes = engine.apply(routed.readings, now_ms, before)
+    changes = Changes() if into is None else into
+    refused, accepted = len(changes.rejections), changes.accepted
+    engine.apply(routed.readings, now_ms, changes)
     routed.refuse_applied(messages, changes.rejections[refused:])
     rejected = routed.rejected
     tally.messages += len(messages)

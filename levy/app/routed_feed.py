@@ -52,35 +52,30 @@ class Start(NamedTuple):
     received_ms: int
 
 
+class Lines(list[FeedLine]):
+    """A batch's lines as `events` reads them: a list, which crosses to the engine's process as
+    columns, topics and payloads each joined into one (see `Packed`), and arrives as messages
+    made only when asked for (`_Columns`), not as an object per line to pickle and load."""
+
+    def __reduce__(self) -> tuple[type["_Columns"], tuple[object, ...]]:
+        topics, payloads = [line.topic for line in self], [line.payload for line in self]
+        return _Columns, ([line.received_ms for line in self], packed(topics), packed(payloads))
+
+
 @dataclass(slots=True)
 class RoutedBatch:
     lines: Sequence[Delivered]
-    """The feed's lines; from the reading process, their messages (not their line numbers)."""
+    """The feed's lines (`Lines`); from the reading process, their messages."""
     routed: Routed
 
-    def __getstate__(self) -> tuple[object, ...]:
-        return _Columns.state_of(self.lines), self.routed
 
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        columns, self.routed = state
-        self.lines = _Columns(*columns)
-
-
-@dataclass(slots=True)
-class BatchLines:
+class BatchLines(NamedTuple):
     """What the reading process sends of a batch before routing it, where the engine's process
     routes part of it (`routing_balance`): its lines, and how many of them it routes itself, so
     that the engine's process routes the rest meanwhile. `BatchRouted` follows."""
 
     lines: Sequence[Delivered]
     routed_to: int
-
-    def __getstate__(self) -> tuple[object, ...]:
-        return _Columns.state_of(self.lines), self.routed_to
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        columns, self.routed_to = state
-        self.lines = _Columns(*columns)
 
 
 class BatchRouted(NamedTuple):
@@ -178,12 +173,6 @@ class _Columns(_MadeOnRequest[Message]):
     ) -> None:
         self._received, self._topics, self._payloads = received, topics, payloads
 
-    @staticmethod
-    def state_of(lines: Sequence[Delivered]) -> tuple[object, ...]:
-        """`lines` as the columns to send: topics and payloads each joined into one (`Packed`)."""
-        topics, payloads = [line.topic for line in lines], [line.payload for line in lines]
-        return [line.received_ms for line in lines], packed(topics), packed(payloads)
-
     def __len__(self) -> int:
         return len(self._received)
 
@@ -222,14 +211,11 @@ def events(
     are on their way to the process that routes the rest."""
     end = FeedEnd()
     router: Router | None = None
-    batch: list[FeedLine] = []
+    batch = Lines()
 
     def routed() -> Iterator[Sent]:
         assert router is not None
-        if balance is None:
-            yield RoutedBatch(batch, route_batch(router, batch))
-            return
-        stop = balance.kept(router, len(batch))
+        stop = len(batch) if balance is None else balance.kept(router, len(batch))
         if stop == len(batch):
             yield RoutedBatch(batch, route_batch(router, batch))
         else:
@@ -254,13 +240,13 @@ def events(
             if item.topic.startswith(CONTROL_PREFIX):
                 if batch:
                     yield from routed()
-                    batch = []
+                    batch = Lines()
                 yield Control(item)
                 continue
             batch.append(item)
             if len(batch) >= window:
                 yield from routed()
-                batch = []
+                batch = Lines()
     if batch:
         yield from routed()
     yield end

@@ -17,6 +17,7 @@ from levy.app.routed_feed import (
     BatchLines,
     BatchRouted,
     FeedEnd,
+    Lines,
     RoutedBatch,
     Sent,
     Start,
@@ -28,7 +29,9 @@ from levy.core.model import Availability, Reading, RejectReason
 from levy.ledger.rejections import RejectionRecord
 
 CUT = CutPayload(b'{"energy_kwh": 1', 70_000, "ab" * 32)
-LINES = [FeedLine(1, 1_000, "site/a", b'{"energy_kwh": 1}'), FeedLine(2, 2_000, "site/b", CUT)]
+LINES = Lines(
+    [FeedLine(1, 1_000, "site/a", b'{"energy_kwh": 1}'), FeedLine(2, 2_000, "site/b", CUT)]
+)
 ROUTED = Routed(
     [Reading("a", 900, 1_000, 3_600_000, None, False), Reading("b", 1_500, 2_000, None, 5, True)],
     [0, 0],
@@ -60,7 +63,7 @@ def test_a_batch_arrives_as_it_was_made():
 
 def test_a_batch_routed_whole_crosses_as_one_and_an_idle_message_keeps_its_kind():
     routed = Routed([], [], [0], [None], {0: Ignored.COMPANION}, latest_ms=5)
-    events = read_apart(iter([RoutedBatch(LINES[:1], routed), FeedEnd(lines=1)]))
+    events = read_apart(iter([RoutedBatch(Lines(LINES[:1]), routed), FeedEnd(lines=1)]))
     batch, _ = list(events)
     assert isinstance(batch, RoutedBatch) and list(batch.lines) == [
         Message(1_000, "site/a", LINES[0].payload)
@@ -91,7 +94,7 @@ def test_a_reading_process_that_dies_is_said_to_have_stopped():
 
 
 def test_topics_and_payloads_cross_packed_and_a_cut_payload_as_itself():
-    plain = [FeedLine(n, 1_000 + n, f"site/é{n}", b"x" * n) for n in range(5)]
+    plain = Lines(FeedLine(n, 1_000 + n, f"site/é{n}", b"x" * n) for n in range(5))
     lines = pickle.loads(pickle.dumps(BatchLines(plain, 5))).lines
     assert [(m.topic, m.payload) for m in lines] == [(m.topic, m.payload) for m in plain]
     assert lines[1:3] == [Message(1_001, "site/é1", b"x"), Message(1_002, "site/é2", b"xx")]
