@@ -29,6 +29,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from collector import paho_client
+
 log = logging.getLogger("levy.mqtt")
 
 SESSION_EXPIRY_S = 30 * 86_400
@@ -159,7 +161,7 @@ class MqttSource:
 
     def _client(self) -> mqtt.Client:
         s = self.settings
-        client = mqtt.Client(
+        client = paho_client.Client(
             CallbackAPIVersion.VERSION2,
             client_id=s.client_id,
             protocol=MQTTProtocolVersion.MQTTv5,
