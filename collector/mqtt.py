@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import NamedTuple, Protocol
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -135,8 +135,15 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+class Intake(Protocol):
+    """Where the network thread puts what arrives: a `queue.Queue`, or the MQTT process's
+    `collector.outbox.Outbox`."""
+
+    def put(self, item: "Received | LinkEvent", *, timeout: float | None = None) -> None: ...
+
+
 class MqttSource:
-    def __init__(self, settings: BrokerSettings, inbox: "queue.Queue[Any]") -> None:
+    def __init__(self, settings: BrokerSettings, inbox: Intake) -> None:
         self.settings = settings
         self.inbox = inbox
         self.session = 0
@@ -211,14 +218,22 @@ class MqttSource:
         return self.connected_since_ms is not None
 
     def ack(self, message: Received) -> None:
-        if message.qos > 0 and message.session == self.session and self.connected:
-            self.client.ack(message.mid, message.qos)
+        self.ack_ids([(message.session, message.mid, message.qos)])
 
     def ack_all(self, messages: list[Received]) -> None:
-        for message in messages:
-            self.ack(message)
+        self.ack_ids([(m.session, m.mid, m.qos) for m in messages])
 
-    def _put(self, item: object) -> None:
+    def ack_ids(self, ids: list[tuple[int, int, int]]) -> None:
+        """Acknowledge (session, message id, QoS) as committed: only messages of the connection
+        now up are, since a message id means nothing on another one."""
+        if not self.connected:
+            return
+        session, ack = self.session, self.client.ack
+        for message_session, mid, qos in ids:
+            if qos > 0 and message_session == session:
+                ack(mid, qos)
+
+    def _put(self, item: Received | LinkEvent) -> None:
         """Waits while the inbox is full (the back-pressure); once stopping, gives up instead:
         a message stays unacknowledged, and the broker redelivers it to the next session."""
         while not self.stopping:

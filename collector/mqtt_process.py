@@ -19,13 +19,14 @@ SIGKILL leaves no client holding its session.
 import logging
 import multiprocessing
 import os
-import queue
 import signal
 import subprocess
 import sys
 import threading
 from multiprocessing.connection import Connection
 from typing import Protocol
+
+from levy.core.model import from_fields
 
 from .mqtt import (
     BrokerSettings,
@@ -35,6 +36,7 @@ from .mqtt import (
     MqttSource,
     Received,
 )
+from .outbox import Outbox, Wire
 
 log = logging.getLogger("levy.mqtt")
 
@@ -47,8 +49,7 @@ STOP_TIMEOUT_S = 10.0
 _STARTED = "started"
 _FATAL = "fatal"
 
-Wire = tuple[int, str, bytes, int, int, int] | LinkEvent
-"""A message as it crosses the pipe (a plain tuple pickles fastest), or a link event."""
+new_received = from_fields(Received)
 
 
 class Inbox(Protocol):
@@ -137,22 +138,15 @@ class MqttProcess:
         assert self._events is not None
         while True:
             try:
-                items: list[Wire] = self._events.recv()
+                items: list[Wire] | LinkEvent = self._events.recv()
             except (EOFError, OSError):
                 self.connected_since_ms = None
                 return
-            messages: list[Received] = []
-            for item in items:
-                if isinstance(item, LinkEvent):
-                    if messages:
-                        self.inbox.put(messages)
-                        messages = []
-                    self._follow(item)
-                    self.inbox.put(item)
-                else:
-                    messages.append(Received(*item))
-            if messages:
-                self.inbox.put(messages)
+            if isinstance(items, LinkEvent):
+                self._follow(items)
+                self.inbox.put(items)
+            else:
+                self.inbox.put(list(map(new_received, items)))
 
     def _follow(self, event: LinkEvent) -> None:
         if event.kind is LinkKind.CONNECTED:
@@ -174,40 +168,27 @@ def serve(
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.INFO, format=log_format)
-    local: queue.Queue[Received | LinkEvent] = queue.Queue(maxsize=QUEUE_MAX)
-    source = MqttSource(settings, local)
+    outbox = Outbox(QUEUE_MAX)
+    source = MqttSource(settings, outbox)
     try:
         source.start(timeout_s)
     except FatalConnectionError as exc:
         events.send((_FATAL, str(exc)))
         return
     events.send((_STARTED, ""))
-    threading.Thread(target=_send, args=(local, events), name="sender", daemon=True).start()
+    threading.Thread(target=_send, args=(outbox, events), name="sender", daemon=True).start()
     try:
         while True:
-            for session, mid, qos in acks.recv():
-                source.ack(Received(0, "", b"", mid, qos, session))
+            source.ack_ids(acks.recv())
     except (EOFError, OSError):
         pass
     source.stop()
     os._exit(0)  # the sender may be blocked on a pipe nobody reads any more
 
 
-def _send(local: "queue.Queue[Received | LinkEvent]", events: Connection) -> None:
+def _send(outbox: Outbox, events: Connection) -> None:
     while True:
-        items = [_wire(local.get())]
-        while len(items) < SEND_MAX:
-            try:
-                items.append(_wire(local.get_nowait()))
-            except queue.Empty:
-                break
         try:
-            events.send(items)
+            events.send(outbox.take(SEND_MAX))
         except OSError:
             return
-
-
-def _wire(item: Received | LinkEvent) -> Wire:
-    if isinstance(item, LinkEvent):
-        return item
-    return (item.received_ms, item.topic, item.payload, item.mid, item.qos, item.session)
