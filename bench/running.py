@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 POLL_S = 0.05
@@ -42,13 +43,28 @@ class RunningDaemon:
 
     def wait_for(self, name: str, at_least: float, timeout_s: float = 3600) -> float:
         """perf_counter() when the metric first reads `at_least` or more."""
+        return self._wait(name, lambda value: value >= at_least, f"reach {at_least}", timeout_s)
+
+    def wait_for_zero(self, name: str, timeout_s: float = 600) -> float:
+        """perf_counter() when the metric (present on the page) first reads 0."""
+        return self._wait(name, lambda value: value == 0, "read 0", timeout_s, present=True)
+
+    def _wait(
+        self,
+        name: str,
+        test: Callable[[float], bool],
+        what: str,
+        timeout_s: float,
+        present: bool = False,
+    ) -> float:
         deadline = time.perf_counter() + timeout_s
         while time.perf_counter() < deadline:
             text = self.metrics()
-            if text is not None and metric(text, name) >= at_least:
+            shown = text is not None and (not present or f"\n{name} " in text)
+            if shown and test(metric(text or "", name)):
                 return time.perf_counter()
             time.sleep(POLL_S)
-        raise RuntimeError(f"{name} did not reach {at_least} in {timeout_s} s")
+        raise RuntimeError(f"{name} did not {what} in {timeout_s} s")
 
     def resident_mib(self) -> float:
         """Resident memory of the daemon and its MQTT process together."""

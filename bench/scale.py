@@ -4,10 +4,11 @@ state, and its recovery: the time from starting it on a ledger holding them to c
     python -m bench.scale [--meters 100000] [--out bench/out/scale]
 
 A Mosquitto of the benchmark's own holds a persistent session for the daemon. Every meter sends
-two readings, queued before the daemon starts; once all are committed the daemon's resident
-memory (with its MQTT process) is read from /proc. Then it is stopped, one more reading is
-queued, and it is started again: recovery is the time from the process's start to that reading
-committed (configuration, ledger and state loaded, broker connected).
+two readings, queued before the daemon starts; once all are committed and the daemon has read
+the backlog's end (`levy_blind` 0), its resident memory (with its MQTT process) is read from
+/proc. Then it is stopped, one more reading is queued, and it is started again: recovery is the
+time from the process's start to that reading committed (configuration, ledger and state
+loaded, broker connected).
 """
 
 import argparse
@@ -44,6 +45,7 @@ def measure(meters: int, out: Path) -> list[Figure]:
         running = RunningDaemon(config, health)
         try:
             running.wait_for("levy_messages_total", 2 * meters)
+            running.wait_for_zero("levy_blind")  # the backlog's end read: the daemon settled
             resident = running.resident_mib()
         finally:
             running.stop()

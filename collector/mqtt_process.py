@@ -5,12 +5,13 @@ acknowledgements) takes a whole core by itself, and the engine, the ledger and t
 another: in one process they would share one core through the GIL. So the `MqttSource` runs in a
 child process and the daemon talks to it through two pipes:
 
-- messages and link events come in, in the order paho delivered them, in lists (whatever has
-  queued up since the last list: one item when idle, up to `SEND_MAX` under a backlog);
+- messages come in, in the order paho delivered them, in lists (whatever has queued up since
+  the last list: one message when idle, up to `SEND_MAX` under a backlog), and each link event
+  alone, in its place between them;
 - acknowledgements go out, by (session, message id), after the batch holding them committed.
 
 Back-pressure is kept end to end: a full inbox in the daemon stops its reader, the pipe fills,
-the child's sender blocks, its own bounded queue fills, and paho stops reading the socket. The
+the child's sender blocks, its bounded outbox fills, and paho stops reading the socket. The
 child ignores SIGTERM and SIGINT (the daemon stops it, after its last commit) and exits as soon
 as the daemon is gone (the acknowledgement pipe reaches its end), so a daemon killed with
 SIGKILL leaves no client holding its session.
@@ -41,7 +42,7 @@ from .outbox import Outbox, Wire
 log = logging.getLogger("levy.mqtt")
 
 SEND_MAX = 1000
-"""Items per list sent to the daemon: one pipe message carries this many at the most."""
+"""Messages per list sent to the daemon: one pipe message carries this many at the most."""
 QUEUE_MAX = 2000
 """Items the child holds while the daemon does not read."""
 START_TIMEOUT_S = 15.0

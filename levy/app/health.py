@@ -78,6 +78,12 @@ class Metrics:
             registry=r,
         )
         self.connected = Gauge("levy_mqtt_connected", "1 while connected to the broker", registry=r)
+        self.blind = Gauge(
+            "levy_blind",
+            "1 while the meters cannot be heard: disconnected, or still reading the backlog "
+            "the broker kept (no silence is deemed meanwhile)",
+            registry=r,
+        )
         self.owed_kwh = Gauge(
             "levy_month_to_date_kwh",
             "energy of the current month so far (shown as a float; the ledger is exact)",

@@ -7,9 +7,11 @@ and every full one walked the whole site: about a tenth of a drain's worker and 
 replayed line's 25.
 """
 
+import ctypes
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 
 YOUNG_THRESHOLD = 50_000
 """New containers between young collections (Python's default: 700)."""
@@ -28,3 +30,17 @@ def settled_heap() -> Iterator[None]:
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
+
+
+def give_back() -> None:
+    """Hand the heap's free pages back to the system, where the C library can (glibc's
+    `malloc_trim`): the freed memory of a backlog's batches otherwise stays with the process
+    (16 MiB at 100,000 meters after their first readings)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@cache
+def _malloc_trim() -> "ctypes._NamedFuncPointer | None":
+    return getattr(ctypes.CDLL(None), "malloc_trim", None)

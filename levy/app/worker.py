@@ -18,6 +18,7 @@ from collector.router import Router
 from levy.app.announce import status_lines
 from levy.app.closing import closable, close_month
 from levy.app.health import DEGRADED, TOP_REJECTING, Metrics
+from levy.app.heap import give_back
 from levy.app.inbox import Inbox
 from levy.app.ingest import Tally, ingest
 from levy.app.journal import BATCH, BLIND, CLOSE, SEEING, SWEEP, encode_position, link_changes
@@ -138,6 +139,7 @@ class Worker:
         if tick is not None and tick.kind is TickKind.SWEEP:
             self.show_liabilities(tick.now_ms)
             self.show_meters(tick.now_ms)
+            give_back()
             if sweep_ms is not None:
                 self.close_previous_month(tick.now_ms)
         if tick is not None and tick.kind is TickKind.ROTATE:
@@ -165,6 +167,7 @@ class Worker:
             # received its end: that process reads ahead of the worker by a queue and a pipe.
             self.drain_refused = event.kind is LinkKind.DRAIN_REFUSED
             self.journal_link(SEEING, max(event.at_ms, self.clock()), b"")
+            give_back()
 
     def journal_link(self, topic: str, at_ms: int, payload: bytes) -> None:
         position = self.archive.append([(at_ms, topic, payload)])
@@ -271,6 +274,7 @@ class Worker:
         self.metrics.queue_depth.set(self.inbox.qsize())
         self.metrics.ledger_clock.set(self.engine.clock_ms / 1000)
         self.metrics.connected.set(1 if self.source.connected else 0)
+        self.metrics.blind.set(1 if self.engine.blindness.blind else 0)
         oldest = self.batch_started_ms
         self.metrics.oldest_unacked.set(0 if oldest is None else max(0, now - oldest) / 1000)
 

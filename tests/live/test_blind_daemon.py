@@ -112,14 +112,17 @@ def test_a_backlog_drained_over_several_stale_after_bills_nothing_as_deemed(tmp_
         restarted = time.monotonic()
         daemon.start()
         rigs.step_ms = 200  # live again: well within what the daemon commits per second
-        caught_up = False
+        caught_up = blind_shown = False
         while not caught_up:
             mark = rigs.last_ms
             rigs.run_for(0.5)
+            blind_shown = blind_shown or "levy_blind 1.0" in daemon.metrics()
             caught_up = read_to(daemon, mark, 10)
             assert time.monotonic() - restarted < 120, "the drain did not end"
         drained_s = time.monotonic() - restarted
         assert drained_s > 2 * STALE_S, f"the drain took only {drained_s:.1f} s"
+        assert blind_shown, "levy_blind did not show the drain"
+        wait_until(lambda: "levy_blind 0.0" in daemon.metrics(), what="levy_blind back to 0")
         rigs.run_for(0.5)
         wait_until(lambda: read_to(daemon, rigs.last_ms, 10), what="the last readings")
         assert daemon.terminate() == 0
