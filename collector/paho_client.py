@@ -2,10 +2,11 @@
 
 paho's network loop reads one packet per turn: a select(), three `recv` calls or more (the
 packet's type, its length byte by byte, the rest), then its keepalive bookkeeping. Draining a
-backlog of small messages, that turn cost more than the message itself. Here the broker's socket
-is read 64 KiB at a time, paho's small reads come from that buffer, and a turn reads on while
-whole bytes wait in it. paho already asks a socket for `pending()` bytes (a TLS socket's
-decrypted ones) and skips the select's wait while there are any; the buffer answers the same.
+backlog of small messages, those turns were about a third of a bare client's CPU. Here the
+broker's socket is read 64 KiB at a time, paho's small reads come from that buffer, and a turn
+reads on while bytes wait in it. paho already asks a socket for `pending()` bytes (a TLS
+socket's decrypted ones) and skips the select's wait while there are any; the buffer answers
+the same.
 """
 
 from typing import TYPE_CHECKING
