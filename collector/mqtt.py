@@ -9,7 +9,8 @@ and "drained" once the backlog the broker kept for our session has been delivere
 queues a session's messages in order, so a marker we publish to our own drain topic
 (`levy/drain/<client id>`) right after connecting arrives behind the whole backlog, however long
 it takes to deliver. A broker that refuses the marker (its ACL does not allow `levy/drain/#`)
-gives "drain_refused" and a warning instead.
+gives "drain_refused" and a warning instead. A marker asked for later (`mark`) comes back the
+same way, as "caught_up": behind everything the broker held for us when it was asked for.
 """
 
 import json
@@ -69,6 +70,7 @@ class LinkKind(StrEnum):
     DISCONNECTED = "disconnected"
     DRAINED = "drained"
     DRAIN_REFUSED = "drain_refused"
+    CAUGHT_UP = "caught_up"
 
 
 class Received(NamedTuple):
@@ -94,9 +96,12 @@ class LinkEvent:
       the queue ahead of this event (the drain marker came back).
     - "drain_refused": the broker refused the drain marker's publish or subscription; no
       "drained" will come for this `session`.
+    - "caught_up": every message the broker held for us at `at_ms` has been put in the queue
+      ahead of this event (the marker `mark(at_ms)` published came back).
 
-    `at_ms` is the wall clock (unix ms) when it happened; `session` the connection's number, as
-    in `Received.session` (1 for the first connection of this process).
+    `at_ms` is the wall clock (unix ms) when it happened (for "caught_up", when it was asked
+    for); `session` the connection's number, as in `Received.session` (1 for the first
+    connection of this process).
     """
 
     kind: LinkKind
@@ -160,6 +165,9 @@ class MqttSource:
         """Once the broker refused a marker, no more are sent: Mosquitto drops a client whose
         publish it refuses, and a marker per connection would make the link flap forever."""
         self._marker_mid: int | None = None
+        self._caught_up_ms = 0
+        """The last "caught_up" put: a second copy of its marker (overlapping subscriptions)
+        puts none."""
         self._drain_sub_mid: int | None = None
         self._short_lived = 0
         self._takeover_said_ms: int | None = None
@@ -232,6 +240,13 @@ class MqttSource:
         for message_session, mid, qos in ids:
             if qos > 0 and message_session == session:
                 ack(mid, qos)
+
+    def mark(self, at_ms: int) -> None:
+        """Publish a marker that comes back as "caught_up" at `at_ms`, behind everything the
+        broker holds for us now. Published while disconnected, paho sends it once connected
+        again; lost with a session the broker forgot, it never comes back."""
+        marker = {"token": self._token, "session": self.session, "at_ms": at_ms}
+        self.client.publish(self.drain_topic, json.dumps(marker), qos=1)
 
     def _put(self, item: Received | LinkEvent) -> None:
         """Waits while the inbox is full (the back-pressure); once stopping, gives up instead:
@@ -378,16 +393,22 @@ class MqttSource:
         )
 
     def _on_marker(self, client: mqtt.Client, message: mqtt.MQTTMessage) -> None:
-        """Our own marker: the backlog ahead of it has been queued. Another process's, an older
-        session's, or a second copy (overlapping subscriptions) is only acknowledged."""
+        """Our own marker: what the broker held ahead of it has been queued. Another process's,
+        an older session's drain marker, or a second copy (overlapping subscriptions) is only
+        acknowledged. A `mark` of any session of ours counts: the broker kept its place."""
         try:
             marker = json.loads(message.payload)
-            ours = marker["token"] == self._token and marker["session"] == self.session
-        except (ValueError, TypeError, KeyError):
-            ours = False
-        if ours and self._drained_session != self.session:
+            ours = marker["token"] == self._token
+            at_ms = marker.get("at_ms")
+            drained = ours and at_ms is None and marker["session"] == self.session
+        except (ValueError, TypeError, KeyError, AttributeError):
+            ours = drained = False
+        if drained and self._drained_session != self.session:
             self._drained_session = self.session
             self._put(LinkEvent(LinkKind.DRAINED, now_ms(), self.session))
             log.info("the backlog kept for session %d has been delivered", self.session)
+        elif ours and isinstance(at_ms, int) and at_ms > self._caught_up_ms:
+            self._caught_up_ms = at_ms
+            self._put(LinkEvent(LinkKind.CAUGHT_UP, at_ms, self.session))
         if message.qos > 0:
             client.ack(message.mid, message.qos)

@@ -8,7 +8,8 @@ child process and the daemon talks to it through two pipes:
 - messages come in, in the order paho delivered them, in lists (whatever has queued up since
   the last list: one message when idle, up to `SEND_MAX` under a backlog), and each link event
   alone, in its place between them;
-- acknowledgements go out, by (session, message id), after the batch holding them committed.
+- acknowledgements go out, by (session, message id), after the batch holding them committed,
+  and so do the daemon's requests for a marker (`mark`).
 
 Back-pressure is kept end to end: a full inbox in the daemon stops its reader, the pipe fills,
 the child's sender blocks, its bounded outbox fills, and paho stops reading the socket. The
@@ -75,6 +76,11 @@ class MqttProcess:
         self._reader: threading.Thread | None = None
         self._send_lock = threading.Lock()
         self._timeout_s = START_TIMEOUT_S
+        self._seeing = False
+        """The backlog of the connection now up has been read (its drain marker came back)."""
+        self._marking: int | None = None
+        """The time of the marker asked for and not back yet: one at a time, however far
+        behind the daemon is."""
 
     @property
     def connected(self) -> bool:
@@ -126,14 +132,38 @@ class MqttProcess:
 
     def ack_all(self, messages: list[Received]) -> None:
         """One pipe message for a batch; the child drops those of another session."""
-        if self._acks is None or not messages:
+        if not messages:
             return
         wire = [(m.session, m.mid, m.qos) for m in messages if m.qos > 0]
+        if not self._tell(wire):
+            log.warning("the MQTT process is gone; %d acknowledgements not sent", len(wire))
+
+    def mark(self, at_ms: int) -> None:
+        """A "caught_up" event at `at_ms` once every message the broker holds for us now is in
+        the inbox ahead of it, so that a sweep at `at_ms` comes after them. Put at once, behind
+        what has been read, while no marker can be waited for (disconnected, the backlog still
+        arriving, markers refused): the worker deems nothing while blind, and after a refusal
+        keeps to its old guess. Nothing while a marker asked for earlier is not back: the
+        daemon is that far behind, and that one's sweep comes first."""
+        if self._marking is not None:
+            return
+        if not (self.connected and self._seeing):
+            self.inbox.put(LinkEvent(LinkKind.CAUGHT_UP, at_ms, self.session))
+            return
+        self._marking = at_ms
+        if not self._tell(at_ms):
+            log.warning("the MQTT process is gone; no marker sent")
+
+    def _tell(self, item: list[tuple[int, int, int]] | int) -> bool:
+        """Send the child acknowledgements or a marker's time; False if it is gone."""
+        if self._acks is None:
+            return False
         try:
             with self._send_lock:
-                self._acks.send(wire)
+                self._acks.send(item)
         except OSError:
-            log.warning("the MQTT process is gone; %d acknowledgements not sent", len(wire))
+            return False
+        return True
 
     def _read(self) -> None:
         assert self._events is not None
@@ -153,8 +183,14 @@ class MqttProcess:
         if event.kind is LinkKind.CONNECTED:
             self.session = event.session
             self.connected_since_ms = event.at_ms
+            self._seeing, self._marking = False, None
         elif event.kind is LinkKind.DISCONNECTED:
             self.connected_since_ms = None
+            self._seeing = False
+        elif event.kind is LinkKind.DRAINED:
+            self._seeing = True
+        elif event.kind is LinkKind.CAUGHT_UP:
+            self._marking = None
 
 
 def serve(
@@ -180,7 +216,11 @@ def serve(
     threading.Thread(target=_send, args=(outbox, events), name="sender", daemon=True).start()
     try:
         while True:
-            source.ack_ids(acks.recv())
+            asked: list[tuple[int, int, int]] | int = acks.recv()
+            if isinstance(asked, int):
+                source.mark(asked)
+            else:
+                source.ack_ids(asked)
     except (EOFError, OSError):
         pass
     source.stop()

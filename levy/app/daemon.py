@@ -41,15 +41,22 @@ logging.getLogger("apscheduler").setLevel(logging.WARNING)
 """Its INFO lines (every job run) would drown the daemon's own."""
 
 
-def schedule(inbox: Inbox[Tick | LinkEvent], config: SiteConfig) -> BackgroundScheduler:
-    """The scheduler only queues ticks: the worker does the work, in order with the messages."""
+def schedule(
+    inbox: Inbox[Tick | LinkEvent], source: MqttProcess, config: SiteConfig
+) -> BackgroundScheduler:
+    """The scheduler only queues ticks: the worker does the work, in order with the messages.
+    A sweep waits for the messages the broker holds for us when it is due (rule 6): a daemon
+    behind its feed would otherwise deem meters silent whose readings it has not read yet."""
     scheduler = BackgroundScheduler(timezone=UTC)
 
-    def post(kind: TickKind) -> None:
-        inbox.put(Tick(kind, wall_clock_ms()))
+    def sweep() -> None:
+        source.mark(wall_clock_ms())
 
-    scheduler.add_job(post, "interval", [TickKind.SWEEP], seconds=config.daemon.sweep_interval_s)
-    scheduler.add_job(post, "cron", [TickKind.ROTATE], minute=1)
+    def rotate() -> None:
+        inbox.put(Tick(TickKind.ROTATE, wall_clock_ms()))
+
+    scheduler.add_job(sweep, "interval", seconds=config.daemon.sweep_interval_s)
+    scheduler.add_job(rotate, "cron", minute=1)
     return scheduler
 
 
@@ -206,7 +213,7 @@ def run_site(
         exporter = None
         if output is not None:
             exporter = Exporter(site, output, wall_clock_ms, worker.availability.copy, metrics)
-        scheduler = schedule(inbox, config)
+        scheduler = schedule(inbox, source, config)
         if exporter is not None and config.influx is not None:
             schedule_export(scheduler, exporter, config.influx.interval_s)
         scheduler.start()

@@ -43,7 +43,8 @@ class TickKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Tick:
-    """A scheduler's request, queued behind the messages received before it."""
+    """A scheduler's request, queued behind the messages received before it; a sweep behind
+    those the broker held when it was due (see `as_tick`)."""
 
     kind: TickKind
     now_ms: int
@@ -65,6 +66,13 @@ class Source(Protocol):
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def as_tick(event: Tick | LinkEvent | None) -> Tick | None:
+    """A sweep asked for at `at_ms` is due once the broker's messages of then are read."""
+    if isinstance(event, LinkEvent):
+        return Tick(TickKind.SWEEP, event.at_ms) if event.kind is LinkKind.CAUGHT_UP else None
+    return event
 
 
 @dataclass
@@ -128,7 +136,7 @@ class Worker:
 
     def step(self, work: tuple[list[Received], Tick | LinkEvent | None]) -> None:
         received, event = work
-        tick = event if isinstance(event, Tick) else None
+        tick = as_tick(event)
         sweep_ms = None
         if tick is not None and tick.kind is TickKind.SWEEP and self.may_sweep(tick.now_ms):
             sweep_ms = tick.now_ms

@@ -99,6 +99,22 @@ class Broker:
         self.start()
 
 
+def publish_numbered(port: int, count: int, topic: str = "t/rig-0") -> None:
+    """`count` messages at QoS 1 whose payloads are their numbers, each stored by the broker."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"pub-{port}")
+    client.max_inflight_messages_set(100)
+    client.max_queued_messages_set(0)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        infos = [client.publish(topic, f"{n}".encode(), qos=1) for n in range(count)]
+        for info in infos:
+            info.wait_for_publish(30)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
 class Publisher:
     """Publishes native payloads at QoS 1 and keeps, line by line, what it published in the replay
     format: the evidence the daemon's ledger is compared against."""

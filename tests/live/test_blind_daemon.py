@@ -3,6 +3,7 @@ daemon as a process: a backlog whose drain takes several stale_after_s bills not
 a meter without timestamps is metered across the daemon's downtime, a clock ahead loses nothing,
 and an emptied ledger is refused."""
 
+import signal
 import sqlite3
 import time
 from datetime import UTC, datetime
@@ -97,11 +98,23 @@ class Rigs:
             time.sleep(self.step_ms / 1000)
 
 
+SLOW = "batch_max_messages = 1\nqueue_max = 50\nsweep_interval_s = 1\n"
+"""One message per commit makes a drain slow (thousands of messages take many seconds), and a
+small inbox leaves the backlog with the broker, as a backlog larger than memory would."""
+
+
+def billed_as_published(daemon: Daemon, publisher: Publisher, folder) -> dict:
+    """This month's live report: nothing deemed but the time before the meters' first readings,
+    and the same as a replay of what was published."""
+    live = report(daemon.config, this_month())
+    assert deemed_reasons(live) <= {"no_baseline"}
+    published = publisher.write(folder / "published.jsonl")
+    assert live == replayed_report(daemon.config, [published], folder / "replay", this_month())
+    return live
+
+
 def test_a_backlog_drained_over_several_stale_after_bills_nothing_as_deemed(tmp_path, broker):
-    # one message per commit makes the drain slow (thousands of messages take many seconds), and
-    # a small inbox leaves the backlog with the broker, as a backlog larger than memory would
-    slow = "batch_max_messages = 1\nqueue_max = 50\nsweep_interval_s = 1\n"
-    daemon = configured(tmp_path, broker, 10, daemon=slow)
+    daemon = configured(tmp_path, broker, 10, daemon=SLOW)
     daemon.start()
     try:
         publisher = Publisher(broker.port)
@@ -129,10 +142,41 @@ def test_a_backlog_drained_over_several_stale_after_bills_nothing_as_deemed(tmp_
     finally:
         if daemon.process.poll() is None:
             daemon.kill()
-    live = report(daemon.config, this_month())
-    assert deemed_reasons(live) <= {"no_baseline"}
-    published = publisher.write(tmp_path / "published.jsonl")
-    assert live == replayed_report(daemon.config, [published], tmp_path / "replay", this_month())
+    billed_as_published(daemon, publisher, tmp_path)
+
+
+def test_a_daemon_behind_its_feed_deems_no_reporting_meter_silent(tmp_path, broker):
+    """Connected all along, but stalled (SIGSTOP: a host too busy, a long fsync) while its meters
+    kept reporting: it comes back several stale_after behind its feed, and its sweeps must wait
+    for what the broker already holds rather than take the wall clock's word."""
+    daemon = configured(tmp_path, broker, 10, daemon=SLOW)
+    daemon.start()
+    try:
+        publisher = Publisher(broker.port)
+        rigs = Rigs(publisher, 10, step_ms=10)
+        rigs.run_for(1)
+        wait_until(lambda: read_to(daemon, rigs.last_ms, 10), what="the first readings")
+        daemon.process.send_signal(signal.SIGSTOP)
+        try:
+            rigs.run_for(2 * STALE_S)
+        finally:
+            daemon.process.send_signal(signal.SIGCONT)
+        resumed = time.monotonic()
+        rigs.step_ms = 200
+        while not read_to(daemon, rigs.last_ms - 200, 10):
+            rigs.run_for(0.5)
+            assert time.monotonic() - resumed < 120, "the daemon did not catch up"
+        behind_s = time.monotonic() - resumed
+        assert behind_s > STALE_S, f"the daemon caught up in {behind_s:.1f} s"
+        rigs.run_for(1.5)  # a sweep or more once caught up
+        wait_until(lambda: read_to(daemon, rigs.last_ms, 10), what="the last readings")
+        assert daemon.terminate() == 0
+    finally:
+        if daemon.process.poll() is None:
+            daemon.kill()
+    live = billed_as_published(daemon, publisher, tmp_path)
+    archive = tmp_path / "var" / "archive" / "live-test"
+    assert live == replayed_report(daemon.config, [archive], tmp_path / "archived", this_month())
 
 
 MBMD_METER = '[[meters]]\nid = "sdm-1"\nformat = "mbmd"\ntopic = "t/sdm-1"\nrated_kw = "3.6"\n'

@@ -10,7 +10,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from collector.mqtt import RECEIVE_MAXIMUM, BrokerSettings, LinkEvent, MqttSource, Received
-from tests.live.harness import Broker, wait_until
+from tests.live.harness import Broker, publish_numbered, wait_until
 
 CLIENT_ID = "levy-link-test"
 BACKLOG = 2 * RECEIVE_MAXIMUM + 500
@@ -62,21 +62,6 @@ class Source:
                 continue
 
 
-def publish(port: int, count: int, topic: str = "t/rig-0") -> None:
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"pub-{port}")
-    client.max_inflight_messages_set(100)
-    client.max_queued_messages_set(0)
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    try:
-        infos = [client.publish(topic, f"{n}".encode(), qos=1) for n in range(count)]
-        for info in infos:
-            info.wait_for_publish(30)
-    finally:
-        client.disconnect()
-        client.loop_stop()
-
-
 def publish_raw(port: int, topic: str, payload: str | bytes) -> None:
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"raw-{port}")
     client.connect("127.0.0.1", port)
@@ -96,7 +81,7 @@ def test_drained_comes_after_the_whole_backlog(broker, topics, caplog) -> None:
     assert first.events() == [("connected", 1), ("drained", 1)]
     assert "has no session for levy-link-test" in caplog.text
 
-    publish(broker.port, BACKLOG)  # while nobody is connected: queued in the session
+    publish_numbered(broker.port, BACKLOG)  # while nobody is connected: queued in the session
 
     caplog.clear()
     with Source(broker.port, topics) as second:
@@ -112,6 +97,24 @@ def test_drained_comes_after_the_whole_backlog(broker, topics, caplog) -> None:
     assert "no session" not in caplog.text, "the session was resumed"
 
 
+@pytest.mark.parametrize("topics", [("t/#",), ("#",)], ids=["own-topics", "everything"])
+def test_caught_up_comes_after_what_the_broker_held_when_it_was_asked_for(broker, topics) -> None:
+    """A connected daemon behind its feed: the broker holds more than the Receive Maximum when
+    the marker is asked for, and "caught_up" comes behind all of it, once, with the time it was
+    asked for; another process's marker with a time is only acknowledged."""
+    with Source(broker.port, topics) as link:
+        link.read_until("drained")
+        publish_numbered(broker.port, BACKLOG)  # not read yet: the broker holds most of it
+        publish_raw(broker.port, "levy/drain/levy-link-test", b'{"token": "0", "at_ms": 99}')
+        link.source.mark(1_234)
+        items = link.read_until("caught_up")
+        link.drain()
+    messages = [item for item in items if isinstance(item, Received)]
+    assert [m.payload for m in messages] == [f"{n}".encode() for n in range(BACKLOG)]
+    assert items[-1] == LinkEvent("caught_up", 1_234, 1)
+    assert link.events() == [("connected", 1), ("drained", 1), ("caught_up", 1)]
+
+
 def test_markers_of_earlier_connections_are_only_acknowledged(broker) -> None:
     """Markers still queued from connections that went away before they came back (this
     process's, and an earlier process's with the same session number) end no drain: each
@@ -120,9 +123,9 @@ def test_markers_of_earlier_connections_are_only_acknowledged(broker) -> None:
         link.read_until("drained")
     token = link.source._token
     publish_raw(broker.port, "levy/drain/levy-link-test", b'{"token": "0", "session": 2}')
-    publish(broker.port, 100)
+    publish_numbered(broker.port, 100)
     publish_raw(broker.port, "levy/drain/levy-link-test", f'{{"token": "{token}", "session": 1}}')
-    publish(broker.port, 100)
+    publish_numbered(broker.port, 100)
 
     link.source.stopping = False  # the same process connects again: its session 2
     link.source.client.reconnect()
@@ -151,7 +154,7 @@ def test_a_refused_marker_is_said_once(tmp_path, caplog) -> None:
             link.read_until("drain_refused")
             link.read_until("connected")
             link.read_until("drain_refused")
-            publish(broker.port, 2)
+            publish_numbered(broker.port, 2)
             link.drain(2.5)  # longer than the reconnect delay: no further flap
     finally:
         broker.stop()
