@@ -19,17 +19,16 @@ SIGKILL leaves no client holding its session.
 """
 
 import logging
-import multiprocessing
 import os
 import signal
 import subprocess
-import sys
 import threading
 from multiprocessing.connection import Connection
 from typing import Protocol
 
 from levy.core.model import from_fields
 
+from .child import spawn, wait_or_kill
 from .mqtt import (
     BrokerSettings,
     FatalConnectionError,
@@ -90,16 +89,8 @@ class MqttProcess:
         """Start the child without waiting for it: it imports and connects on the other core
         while the daemon loads its ledger (a restart with 100,000 meters takes seconds), and
         what it receives meanwhile waits in the pipe, unacknowledged."""
-        events_in, events_out = multiprocessing.Pipe(duplex=False)
-        acks_in, acks_out = multiprocessing.Pipe(duplex=False)
-        ends = (events_out.fileno(), acks_in.fileno())
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "collector.mqtt_child", *map(str, ends)], pass_fds=ends
-        )
-        acks_out.send((self.settings, self._log_format, timeout_s))
-        events_out.close()
-        acks_in.close()
-        self._events, self._acks = events_in, acks_out
+        setup = (self.settings, self._log_format, timeout_s)
+        self._process, self._events, self._acks = spawn("collector.mqtt_child", setup)
         self._timeout_s = timeout_s
 
     def start(self, timeout_s: float = START_TIMEOUT_S) -> None:
@@ -123,11 +114,7 @@ class MqttProcess:
             with self._send_lock:
                 self._acks.close()
         if self._process is not None:
-            try:
-                self._process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+            wait_or_kill(self._process, STOP_TIMEOUT_S)
         self.connected_since_ms = None
 
     def ack_all(self, messages: list[Received]) -> None:

@@ -32,8 +32,8 @@ from levy.app.retention import closed_long_enough
 from levy.app.site import Site
 from levy.app.worker import Tick, TickKind, Worker, wall_clock_ms
 from levy.config import SiteConfig
-from levy.export.exporter import Exporter
 from levy.export.influx import InfluxOutput
+from levy.export.process import ExportProcess
 from levy.ledger.store import COMPANIONS, Ledger
 
 log = logging.getLogger("levy.daemon")
@@ -60,20 +60,17 @@ def schedule(
     return scheduler
 
 
-def schedule_export(scheduler: BackgroundScheduler, exporter: Exporter, interval_s: int) -> None:
-    """In the scheduler's own thread, never the worker's: a slow or absent database does not
-    hold up a reading."""
+def schedule_export(
+    scheduler: BackgroundScheduler, exporter: ExportProcess, interval_s: int
+) -> None:
+    """Asked for from the scheduler's own thread, and done in the export's process: a slow or
+    absent database does not hold up a reading, nor does the export's Python."""
     scheduler.add_job(
-        exporter.tick,
-        "interval",
-        seconds=interval_s,
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC),
+        exporter.tick, "interval", seconds=interval_s, next_run_time=datetime.now(UTC)
     )
 
 
-def with_export(status: Status, exporter: Exporter | None) -> Status:
+def with_export(status: Status, exporter: ExportProcess | None) -> Status:
     """The worker's health, with the export's state and its failure among the degradations."""
     if exporter is None:
         return status
@@ -212,7 +209,11 @@ def run_site(
             raise UsageError(str(exc)) from exc
         exporter = None
         if output is not None:
-            exporter = Exporter(site, output, wall_clock_ms, worker.availability.copy, metrics)
+            exporter = ExportProcess(
+                site, output, worker.availability.copy, metrics, wall_clock_ms, LOG_FORMAT
+            )
+            exporter.launch()
+            stack.callback(exporter.close)
         scheduler = schedule(inbox, source, config)
         if exporter is not None and config.influx is not None:
             schedule_export(scheduler, exporter, config.influx.interval_s)
@@ -225,7 +226,5 @@ def run_site(
                 worker.run()
         finally:
             scheduler.shutdown(wait=False)
-            if exporter is not None:
-                exporter.close()
     log.info("stopped")
     return 0

@@ -5,7 +5,9 @@ So every zone named in a configuration is read from the `tzdata` wheel this proj
 IANA release is `tzdata_version()`, whatever the host (or Python's own search path) holds.
 """
 
+import copyreg
 import re
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -39,3 +41,12 @@ def load_zone(name: str) -> ZoneInfo:
 def tzdata_version() -> str:
     """The IANA release of the zone rules in use, e.g. `2025b`."""
     return tzdata.IANA_VERSION
+
+
+def _by_name(zone: ZoneInfo) -> tuple[Callable[[str], ZoneInfo], tuple[str]]:
+    """A zone crosses to another process (the daemon's exporter) as its name, and is loaded
+    there from the same pinned tzdata: a zone read from a file cannot be pickled."""
+    return load_zone, (zone.key,)
+
+
+copyreg.pickle(ZoneInfo, _by_name)

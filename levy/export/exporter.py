@@ -1,8 +1,9 @@
 """The exporter: sends what the ledger committed after the output's cursor, then the
 liabilities of the periods those rows fall in and the meters' states, and moves the cursor only
 once the output has accepted a batch. It reads the ledger on connections of its own and never
-touches the engine, so the daemon runs it on its own schedule, off the ingest path, and an
-outage of any length costs neither data nor memory: the ledger is the buffer."""
+touches the engine, so the daemon runs it in a process of its own (`levy/export/process.py`), off
+the ingest path, and an outage of any length costs neither data nor memory: the ledger is the
+buffer."""
 
 import logging
 import sqlite3
@@ -11,9 +12,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from levy.app.health import Metrics
 from levy.app.site import Site
-from levy.core.calendar import Period, parse_period
+from levy.core.calendar import Calendar, Period, parse_period
 from levy.core.model import Availability
 from levy.core.status import meter_status
 from levy.core.units import MS_PER_S
@@ -58,6 +58,29 @@ class ExportState:
     caught_up_ms: int | None = None
     pending: int = 0
 
+    def lag_s(self, now: int, started_ms: int, behind: bool = False) -> float:
+        """0 while caught up; else how long since the export last had nothing left to send (or
+        since it started, if it never had)."""
+        if not behind and self.failure is None and self.pending == 0:
+            return 0.0
+        return max(0, now - (self.caught_up_ms or started_ms)) / MS_PER_S
+
+    def health(
+        self, target: str, started_ms: int, now: int, calendar: Calendar
+    ) -> tuple[list[str], dict[str, object]]:
+        """(problems for /healthz's degraded list, the export's details)."""
+        details: dict[str, object] = {
+            "target": target,
+            "status": "ok" if self.failure is None else "failing",
+            "lag_s": self.lag_s(now, started_ms),
+            "pending_rows": self.pending,
+        }
+        if self.failure is None:
+            return [], details
+        details["reason"] = self.failure.reason
+        details["since"] = calendar.iso(self.failing_since_ms or now)
+        return [f"export to {target} failing: {self.failure}"], details
+
 
 class Exporter:
     def __init__(
@@ -65,16 +88,16 @@ class Exporter:
         site: Site,
         output: Output,
         clock: Callable[[], int],
-        reported: Callable[[], Mapping[str, Availability]] = dict,
-        metrics: Metrics | None = None,
+        started_ms: int | None = None,
     ) -> None:
-        """`clock` is the wall clock; `reported` the devices' own availability, where known."""
+        """`clock` is the wall clock; `started_ms` when the export started (the daemon's
+        start), from which it lags until it first catches up."""
         self.site = site
         self.output = output
         self.clock = clock
-        self.reported = reported
-        self.metrics = metrics
-        self.started_ms = clock()
+        self.started_ms = clock() if started_ms is None else started_ms
+        self.reported: Mapping[str, Availability] = {}
+        """The devices' own availability, where known: the daemon's, given before each pass."""
         config = site.config.influx
         assert config is not None, "an exporter needs [influx]"
         self.interval_ms = config.interval_s * MS_PER_S
@@ -196,7 +219,7 @@ class Exporter:
         time_ms = at_ms if always else slot * self.meter_interval_ms
         states, open_rows = self.ledger.states()
         meters = self.ledger.meters()
-        reported = self.reported()
+        reported = self.reported
         stale = self.site.rules.stale_after_ms
         points = [
             meter_point(
@@ -214,31 +237,33 @@ class Exporter:
         self.write(points)
         self.meter_slot = slot
 
-    def tick(self) -> None:
-        """One scheduled pass, unless the last failure asked to wait; failures are logged once
-        per change of state and counted; the heartbeat follows a pass that worked."""
+    def tick(self) -> Pass | WriteFailure | None:
+        """One scheduled pass, unless the last failure asked to wait (None); failures are
+        logged once per change of state; the heartbeat follows a pass that worked."""
         if not self.busy.acquire(blocking=False):
-            return
+            return None
         try:
             now = self.clock()
-            if now >= self.state.next_try_ms and not self.stopping.is_set():
-                self.attempt(now)
-            if self.metrics is not None:
-                self.metrics.export_lag.set(self.lag_s(self.clock()))
+            if now < self.state.next_try_ms or self.stopping.is_set():
+                return None
+            return self.attempt(now)
         finally:
             self.busy.release()
 
-    def attempt(self, now: int) -> None:
+    def attempt(self, now: int) -> Pass | WriteFailure:
         try:
             done = self.catch_up(now, at_ledger_clock=False, max_rows=ROWS_PER_PASS)
-            lag = 0.0 if done.pending == 0 else self.lag_s(now, behind=True)
+            lag = 0.0 if done.pending == 0 else self.state.lag_s(now, self.started_ms, True)
             self.write([export_point(self.site.id, lag, done.pending, now)])
-        except WriteFailure as failure:
-            self.failed(failure, now)
+        except WriteFailure as exc:
+            failure = exc
         except sqlite3.Error as exc:
-            self.failed(WriteFailure("ledger", f"the ledger cannot be read: {exc}"), now)
+            failure = WriteFailure("ledger", f"the ledger cannot be read: {exc}")
         else:
             self.worked(done, now)
+            return done
+        self.failed(failure, now)
+        return failure
 
     def worked(self, done: Pass, now: int) -> None:
         state = self.state
@@ -249,8 +274,6 @@ class Exporter:
                 (now - (state.failing_since_ms or now)) // MS_PER_S,
                 state.failure.reason,
             )
-        if self.metrics is not None:
-            self.metrics.export_rows.inc(done.rows)
         caught_up = now if done.pending == 0 else state.caught_up_ms
         self.state = ExportState(caught_up_ms=caught_up, pending=done.pending)
 
@@ -258,8 +281,6 @@ class Exporter:
         state = self.state
         if state.failure is None or state.failure.reason != failure.reason:
             log.error("export to %s failed: %s; retrying", self.output.target, failure)
-        if self.metrics is not None:
-            self.metrics.export_errors.labels(failure.reason).inc()
         slowest = SLOWEST_RETRY_INTERVALS * self.interval_ms
         if failure.refused:
             wait = slowest
@@ -272,28 +293,3 @@ class Exporter:
             next_try_ms=now + wait,
             wait_ms=wait,
         )
-
-    def lag_s(self, now: int, behind: bool = False) -> float:
-        """0 while caught up; else how long since the export last had nothing left to send (or
-        since the daemon started, if it never had)."""
-        state = self.state
-        if not behind and state.failure is None and state.pending == 0:
-            return 0.0
-        return max(0, now - (state.caught_up_ms or self.started_ms)) / MS_PER_S
-
-    def health(self) -> tuple[list[str], dict[str, object]]:
-        """(problems for /healthz's degraded list, the export's details)."""
-        state = self.state
-        now = self.clock()
-        details: dict[str, object] = {
-            "target": self.output.target,
-            "status": "ok" if state.failure is None else "failing",
-            "lag_s": self.lag_s(now),
-            "pending_rows": state.pending,
-        }
-        if state.failure is None:
-            return [], details
-        details["reason"] = state.failure.reason
-        details["since"] = self.site.calendar.iso(state.failing_since_ms or now)
-        problem = f"export to {self.output.target} failing: {state.failure}"
-        return [problem], details

@@ -3,8 +3,8 @@ and Cloud accept. Synchronous writes, so the exporter moves its cursor only afte
 has answered 204; gzip, a timeout and a few retries with backoff for a passing failure
 (influx_client.py).
 
-influxdb-client and numpy take the daemon 0.3 s and about 25 MiB to load: the client is made by
-the first write, in the exporter's own thread, once the daemon consumes. The token is read here,
+influxdb-client and numpy take 0.3 s and about 25 MiB to load: the client is made by the first
+write (the daemon's is in its export process). The token is read here, when the daemon starts,
 so that one that cannot be read still stops the start."""
 
 import logging

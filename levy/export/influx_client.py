@@ -1,5 +1,5 @@
 """What the InfluxDB output needs of influxdb-client (which imports numpy): loaded by the
-output's first write, in the exporter's thread, so that a daemon starts consuming without it."""
+output's first write, so that a daemon (or a command) that never writes never loads it."""
 
 from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS

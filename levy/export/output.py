@@ -19,6 +19,10 @@ class WriteFailure(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[type["WriteFailure"], tuple[str, str, bool]]:
+        """Pickled by its fields: the daemon's export process reports it to the daemon."""
+        return WriteFailure, (self.reason, self.message, self.refused)
+
 
 class Output(Protocol):
     target: str
