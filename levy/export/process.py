@@ -119,4 +119,5 @@ class ExportProcess:
             return
         gone = WriteFailure("exporter", "the export process ended; the daemon must be restarted")
         log.error("%s", gone)
+        self.metrics.export_errors.labels(gone.reason).inc()
         self.state = replace(self.state, failure=gone, failing_since_ms=self.clock())

@@ -81,7 +81,7 @@ def test_the_export_yields_to_the_ingest_and_its_end_is_said(tmp_path, broker):
             lambda: daemon.health()["export"].get("reason") == "exporter",
             what="/healthz to say the export process ended",
         )
-        state = daemon.health()
+        state, metrics = daemon.health(), daemon.metrics()
         assert daemon.terminate() == 0
     finally:
         if daemon.process.poll() is None:
@@ -90,3 +90,4 @@ def test_the_export_yields_to_the_ingest_and_its_end_is_said(tmp_path, broker):
     assert state["connected"] is True, "the ingest goes on"
     assert any("the export process ended" in problem for problem in state["degraded"])
     assert daemon.output().count("the export process ended") == 1
+    assert 'levy_export_errors_total{reason="exporter"} 1.0' in metrics
