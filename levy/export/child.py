@@ -17,7 +17,7 @@ ledger goes first, and the export catches up from its cursor once the host has r
 
 def main(argv: list[str]) -> None:
     os.nice(NICENESS)
-    # imported once nice: loading them is a third of the process's work
+    # imported once niced: loading them takes a few tenths of a second of the processor
     from levy.app.worker import wall_clock_ms
     from levy.export.exporter import Exporter
 

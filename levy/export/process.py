@@ -100,10 +100,11 @@ class ExportProcess:
     def _read(self, answers: Connection) -> None:
         while True:
             try:
-                state, outcome = answers.recv()
+                answer: Answer = answers.recv()
             except (EOFError, OSError):
                 self._ended()
                 return
+            state, outcome = answer
             self.state = state
             if isinstance(outcome, Pass):
                 self.metrics.export_rows.inc(outcome.rows)
