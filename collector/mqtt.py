@@ -165,9 +165,9 @@ class MqttSource:
         """Once the broker refused a marker, no more are sent: Mosquitto drops a client whose
         publish it refuses, and a marker per connection would make the link flap forever."""
         self._marker_mid: int | None = None
-        self._caught_up_ms = 0
-        """The last "caught_up" put: a second copy of its marker (overlapping subscriptions)
-        puts none."""
+        self._caught_up_ms: int | None = None
+        """The last "caught_up" put: a second copy of its marker (overlapping subscriptions,
+        delivered one after the other) puts none."""
         self._drain_sub_mid: int | None = None
         self._short_lived = 0
         self._takeover_said_ms: int | None = None
@@ -407,7 +407,7 @@ class MqttSource:
             self._drained_session = self.session
             self._put(LinkEvent(LinkKind.DRAINED, now_ms(), self.session))
             log.info("the backlog kept for session %d has been delivered", self.session)
-        elif ours and isinstance(at_ms, int) and at_ms > self._caught_up_ms:
+        elif ours and isinstance(at_ms, int) and at_ms != self._caught_up_ms:
             self._caught_up_ms = at_ms
             self._put(LinkEvent(LinkKind.CAUGHT_UP, at_ms, self.session))
         if message.qos > 0:

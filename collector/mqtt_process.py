@@ -45,6 +45,9 @@ SEND_MAX = 1000
 """Messages per list sent to the daemon: one pipe message carries this many at the most."""
 QUEUE_MAX = 2000
 """Items the child holds while the daemon does not read."""
+MARK_PATIENCE_MS = 600_000
+"""How long a marker may stay away before the next sweep asks for another: two out at once cost
+nothing (each sweeps at its own time, in order), one lost would stop the sweeps."""
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0
 _STARTED = "started"
@@ -131,8 +134,9 @@ class MqttProcess:
         what has been read, while no marker can be waited for (disconnected, the backlog still
         arriving, markers refused): the worker deems nothing while blind, and after a refusal
         keeps to its old guess. Nothing while a marker asked for earlier is not back: the
-        daemon is that far behind, and that one's sweep comes first."""
-        if self._marking is not None:
+        daemon is that far behind, and that one's sweep comes first; after `MARK_PATIENCE_MS`
+        another is asked for all the same, in case the broker dropped the first (a full queue)."""
+        if self._marking is not None and at_ms - self._marking < MARK_PATIENCE_MS:
             return
         if not (self.connected and self._seeing):
             self.inbox.put(LinkEvent(LinkKind.CAUGHT_UP, at_ms, self.session))
