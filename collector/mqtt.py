@@ -225,12 +225,6 @@ class MqttSource:
     def connected(self) -> bool:
         return self.connected_since_ms is not None
 
-    def ack(self, message: Received) -> None:
-        self.ack_ids([(message.session, message.mid, message.qos)])
-
-    def ack_all(self, messages: list[Received]) -> None:
-        self.ack_ids([(m.session, m.mid, m.qos) for m in messages])
-
     def ack_ids(self, ids: list[tuple[int, int, int]]) -> None:
         """Acknowledge (session, message id, QoS) as committed: only messages of the connection
         now up are, since a message id means nothing on another one."""

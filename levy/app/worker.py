@@ -51,8 +51,8 @@ class Tick:
 
 
 class Source(Protocol):
-    """The MQTT source as the worker sees it: `collector.mqtt.MqttSource`, or the same in a
-    process of its own (`collector.mqtt_process.MqttProcess`)."""
+    """The MQTT source as the worker sees it: `collector.mqtt_process.MqttProcess`, the
+    `collector.mqtt.MqttSource` in a process of its own."""
 
     @property
     def connected(self) -> bool: ...

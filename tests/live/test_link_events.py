@@ -44,7 +44,7 @@ class Source:
                 continue
             self.items.append(item)
             if isinstance(item, Received):
-                self.source.ack(item)
+                self.source.ack_ids([(item.session, item.mid, item.qos)])
             elif isinstance(item, LinkEvent) and item.kind == kind:
                 return self.items
         raise AssertionError(f"no {kind!r} event in {timeout_s} s; got {self.events()}")
