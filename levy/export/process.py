@@ -9,9 +9,11 @@ The exporter only ever read the ledger on connections of its own, so it moves wh
 asks for a pass every interval (with the devices' availability, the one thing only the daemon
 knows), one at a time, and shows on /healthz and /metrics the state each pass answers with. The
 child exits once the daemon closes its pipe (or is gone, however it ended), after the pass it is
-in, so no orphan writes on.
+in, so no orphan writes on. A child that ends alone is said, and another is started after a wait
+that doubles while they keep ending before a pass answers.
 """
 
+import contextlib
 import logging
 import subprocess
 import threading
@@ -23,7 +25,8 @@ from collector.child import spawn, wait_or_kill
 from levy.app.health import Metrics
 from levy.app.site import Site
 from levy.core.model import Availability
-from levy.export.exporter import ExportState, Pass
+from levy.core.units import MS_PER_S
+from levy.export.exporter import SLOWEST_RETRY_INTERVALS, ExportState, Pass
 from levy.export.influx import InfluxOutput
 from levy.export.output import WriteFailure
 
@@ -68,24 +71,40 @@ class ExportProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self._asked = threading.Event()
         """A pass was asked for and has not answered: the next interval asks for none."""
+        self._closing = threading.Event()
+        config = site.config.influx
+        assert config is not None, "an export needs [influx]"
+        self._interval_ms = config.interval_s * MS_PER_S
+        self._relaunch_at_ms: int | None = None
+        """When a child that ended alone is replaced (by the first tick from then on)."""
+        self._relaunch_wait_ms = 0
 
     def launch(self) -> None:
+        """Start the child, or another after one that ended alone."""
+        if self._asks is not None:
+            self._asks.close()
         setup = (without_meters(self.site), self.output, self.started_ms, self._log_format)
         self._process, answers, self._asks = spawn("levy.export.child", setup)
+        self._asked.clear()
+        self._relaunch_at_ms = None
         threading.Thread(target=self._read, args=(answers,), name="export", daemon=True).start()
 
     def tick(self) -> None:
-        """Ask for a pass, unless the last one is still going."""
+        """Ask for a pass, unless the last one is still going; after a child that ended alone,
+        start another first once its wait is over."""
+        if self._relaunch_at_ms is not None:
+            if self.clock() < self._relaunch_at_ms:
+                return
+            self.launch()
         if self._asks is None or self._asked.is_set():
             return
         self._asked.set()
-        try:
+        with contextlib.suppress(OSError):  # gone: its reader says so and sets the relaunch
             self._asks.send(dict(self.reported()))
-        except OSError:
-            log.error("the export process is gone; the export stops until the daemon restarts")
 
     def close(self) -> None:
         """The child ends its pass and exits once its pipe is closed."""
+        self._closing.set()
         if self._asks is not None:
             self._asks.close()
         if self._process is not None:
@@ -106,6 +125,7 @@ class ExportProcess:
                 return
             state, outcome = answer
             self.state = state
+            self._relaunch_wait_ms = 0
             if isinstance(outcome, Pass):
                 self.metrics.export_rows.inc(outcome.rows)
             elif isinstance(outcome, WriteFailure):
@@ -115,10 +135,24 @@ class ExportProcess:
 
     def _ended(self) -> None:
         """The child is gone. Closed by the daemon, that is the end; otherwise /healthz says so
-        from now on (its last words are in the log)."""
-        if self._asks is None or self._asks.closed:
+        (its last words are in the log) until another answers. The wait before that one starts
+        doubles from one interval, up to the export's slowest retry, while they keep ending
+        before a pass answers: a child that cannot start is not started every interval."""
+        if self._closing.is_set() or self._process is None:
             return
-        gone = WriteFailure("exporter", "the export process ended; the daemon must be restarted")
+        wait_or_kill(self._process, STOP_TIMEOUT_S)
+        slowest = SLOWEST_RETRY_INTERVALS * self._interval_ms
+        wait_ms = min(slowest, max(self._interval_ms, 2 * self._relaunch_wait_ms))
+        self._relaunch_wait_ms = wait_ms
+        gone = WriteFailure(
+            "exporter",
+            f"the export process ended (exit status {self._process.returncode}); another "
+            f"starts in {wait_ms // MS_PER_S} s",
+        )
         log.error("%s", gone)
         self.metrics.export_errors.labels(gone.reason).inc()
-        self.state = replace(self.state, failure=gone, failing_since_ms=self.clock())
+        now = self.clock()
+        self.state = replace(
+            self.state, failure=gone, failing_since_ms=self.state.failing_since_ms or now
+        )
+        self._relaunch_at_ms = now + wait_ms

@@ -1,7 +1,7 @@
 """The daemon's child processes: the MQTT client and the export. Each goes when the daemon goes,
 however the daemon ends, so no orphan holds the daemon's session (the next daemon would fight
 it for its client id) or writes on; the export runs niced below the ingest, and an export
-process that dies is said on /healthz."""
+process that dies is said on /healthz and started again."""
 
 import os
 import signal
@@ -71,7 +71,7 @@ def test_each_child_process_ends_with_the_daemon(tmp_path, broker, end, module):
             daemon.kill()
 
 
-def test_the_export_yields_to_the_ingest_and_its_end_is_said(tmp_path, broker):
+def test_the_export_yields_to_the_ingest_and_is_started_again_if_it_ends(tmp_path, broker):
     daemon = exporting(tmp_path, broker).start()
     try:
         pid = child(daemon, EXPORT)
@@ -82,12 +82,18 @@ def test_the_export_yields_to_the_ingest_and_its_end_is_said(tmp_path, broker):
             what="/healthz to say the export process ended",
         )
         state, metrics = daemon.health(), daemon.metrics()
+        wait_until(
+            lambda: daemon.health()["export"].get("reason") == "unreachable",
+            what="another export process, answering (its database is not there)",
+        )
+        assert child(daemon, EXPORT) != pid
         assert daemon.terminate() == 0
     finally:
         if daemon.process.poll() is None:
             daemon.kill()
     assert state["status"] == "degraded"
     assert state["connected"] is True, "the ingest goes on"
-    assert any("the export process ended" in problem for problem in state["degraded"])
+    said = [problem for problem in state["degraded"] if "the export process ended" in problem]
+    assert said and "(exit status -9); another starts in 1 s" in said[0]
     assert daemon.output().count("the export process ended") == 1
     assert 'levy_export_errors_total{reason="exporter"} 1.0' in metrics
