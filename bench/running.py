@@ -10,12 +10,15 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.live.harness import resident_kib
+
 POLL_S = 0.05
 
 
-def metric(text: str, name: str) -> float:
+def metric(text: str, name: str) -> float | None:
+    """The metric's value, or None while the page does not show it."""
     found = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
+    return float(found.group(1)) if found else None
 
 
 class RunningDaemon:
@@ -46,22 +49,15 @@ class RunningDaemon:
         return self._wait(name, lambda value: value >= at_least, f"reach {at_least}", timeout_s)
 
     def wait_for_zero(self, name: str, timeout_s: float = 600) -> float:
-        """perf_counter() when the metric (present on the page) first reads 0."""
-        return self._wait(name, lambda value: value == 0, "read 0", timeout_s, present=True)
+        """perf_counter() when the metric (shown on the page) first reads 0."""
+        return self._wait(name, lambda value: value == 0, "read 0", timeout_s)
 
-    def _wait(
-        self,
-        name: str,
-        test: Callable[[float], bool],
-        what: str,
-        timeout_s: float,
-        present: bool = False,
-    ) -> float:
+    def _wait(self, name: str, test: Callable[[float], bool], what: str, timeout_s: float) -> float:
         deadline = time.perf_counter() + timeout_s
         while time.perf_counter() < deadline:
             text = self.metrics()
-            shown = text is not None and (not present or f"\n{name} " in text)
-            if shown and test(metric(text or "", name)):
+            value = None if text is None else metric(text, name)
+            if value is not None and test(value):
                 return time.perf_counter()
             time.sleep(POLL_S)
         raise RuntimeError(f"{name} did not {what} in {timeout_s} s")
@@ -71,14 +67,8 @@ class RunningDaemon:
         pids = [self.process.pid]
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         pids += [int(pid) for pid in children.read_text().split()]
-        return sum(_resident_kib(pid) for pid in pids) / 1024
+        return sum(resident_kib(pid) for pid in pids) / 1024
 
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=120)
-
-
-def _resident_kib(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
-    return int(found.group(1)) if found else 0

@@ -39,6 +39,11 @@ SLOWEST_RETRY_INTERVALS = 30
 wait after repeated failures to reach it, in export intervals (5 minutes at the default 10 s)."""
 
 
+def backed_off_ms(interval_ms: int, last_wait_ms: int) -> int:
+    """The wait after one more failure in a row: one interval, doubling, up to the slowest."""
+    return min(SLOWEST_RETRY_INTERVALS * interval_ms, max(interval_ms, 2 * last_wait_ms))
+
+
 @dataclass(frozen=True)
 class Pass:
     rows: int
@@ -281,11 +286,10 @@ class Exporter:
         state = self.state
         if state.failure is None or state.failure.reason != failure.reason:
             log.error("export to %s failed: %s; retrying", self.output.target, failure)
-        slowest = SLOWEST_RETRY_INTERVALS * self.interval_ms
         if failure.refused:
-            wait = slowest
+            wait = SLOWEST_RETRY_INTERVALS * self.interval_ms
         else:
-            wait = min(slowest, max(self.interval_ms, 2 * state.wait_ms))
+            wait = backed_off_ms(self.interval_ms, state.wait_ms)
         self.state = replace(
             state,
             failure=failure,

@@ -26,7 +26,7 @@ from levy.app.health import Metrics
 from levy.app.site import Site
 from levy.core.model import Availability
 from levy.core.units import MS_PER_S
-from levy.export.exporter import SLOWEST_RETRY_INTERVALS, ExportState, Pass
+from levy.export.exporter import ExportState, Pass, backed_off_ms
 from levy.export.influx import InfluxOutput
 from levy.export.output import WriteFailure
 
@@ -141,9 +141,7 @@ class ExportProcess:
         if self._closing.is_set() or self._process is None:
             return
         wait_or_kill(self._process, STOP_TIMEOUT_S)
-        slowest = SLOWEST_RETRY_INTERVALS * self._interval_ms
-        wait_ms = min(slowest, max(self._interval_ms, 2 * self._relaunch_wait_ms))
-        self._relaunch_wait_ms = wait_ms
+        wait_ms = self._relaunch_wait_ms = backed_off_ms(self._interval_ms, self._relaunch_wait_ms)
         gone = WriteFailure(
             "exporter",
             f"the export process ended (exit status {self._process.returncode}); another "

@@ -2,10 +2,10 @@
 free pages handed back."""
 
 import gc
-import re
-from pathlib import Path
+import os
 
 from levy.app.heap import YOUNG_THRESHOLD, give_back, settled_heap
+from tests.live.harness import resident_kib
 
 
 def test_the_collector_is_as_it_was_after_the_run() -> None:
@@ -16,16 +16,11 @@ def test_the_collector_is_as_it_was_after_the_run() -> None:
     assert (gc.get_threshold(), gc.get_freeze_count()) == (thresholds, frozen)
 
 
-def resident_kib() -> int:
-    status = Path("/proc/self/status").read_text()
-    return int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE).group(1))  # type: ignore[union-attr]
-
-
 def test_free_pages_amid_what_is_kept_go_back_to_the_system() -> None:
     blocks = [bytearray(8192) for _ in range(20_000)]  # 160 MiB from the C heap
     kept = blocks[::16]  # what stays in use pins the heap's top: free() alone returns nothing
     del blocks
-    before = resident_kib()
+    before = resident_kib(os.getpid())
     give_back()
-    assert resident_kib() < before - 100 * 1024
+    assert resident_kib(os.getpid()) < before - 100 * 1024
     assert len(kept) == 1_250

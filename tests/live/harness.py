@@ -4,6 +4,7 @@ mosquitto binary fails the test loudly."""
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -52,6 +53,13 @@ def wait_until(condition, timeout_s: float = 20.0, what: str = "condition") -> N
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def resident_kib(pid: int) -> int:
+    """The process's resident memory."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    return int(found.group(1)) if found else 0
 
 
 def accepts(port: int) -> bool:
