@@ -20,7 +20,13 @@ from levy.core.units import MS_PER_S
 from levy.export.line import Line
 from levy.export.output import Output, WriteFailure
 from levy.export.points import export_point, interval_point, liability_points, meter_point
-from levy.ledger.changes import ExportMark, ExportMarks, changed_rows, pending_rows
+from levy.ledger.changes import (
+    ExportMark,
+    ExportMarks,
+    changed_rows,
+    last_change,
+    pending_rows,
+)
 from levy.ledger.store import Ledger
 from levy.report.figures import build_supply_figures
 from levy.report.render import liability_document
@@ -49,7 +55,7 @@ class Pass:
     rows: int
     """Rows sent in this pass."""
     pending: int
-    """Rows still to send after it (0: caught up)."""
+    """Rows committed before it began and still to send after it (0: caught up)."""
 
 
 @dataclass(frozen=True)
@@ -145,14 +151,19 @@ class Exporter:
         """Rows after the cursor, then the liabilities of every period they fell in (and of the
         ledger clock's month and quarter), then the meters. Meter states are sampled at `now_ms`,
         or at the ledger clock's last millisecond for a ledger caught up by hand. Raises
-        WriteFailure."""
+        WriteFailure.
+
+        A pass sends what was committed when it began and leaves later commits to the next: one
+        that chased the writer would run for as long as a backlog drains, sending a meter's
+        growing row again with every commit, where the next pass sends it once."""
         self.open()
         assert self.ledger is not None and self.marks is not None
         target = self.output.target
         mark = self.marks.read(target)
+        upto = last_change(self.ledger.db)
         sent = 0
         while not self.stopping.is_set() and (max_rows is None or sent < max_rows):
-            rows = changed_rows(self.ledger.db, mark.cursor, BATCH_ROWS)
+            rows = changed_rows(self.ledger.db, mark.cursor, BATCH_ROWS, upto)
             if not rows:
                 break
             self.output.write(
@@ -164,11 +175,11 @@ class Exporter:
             mark = replace(mark, cursor=rows[-1].cursor, liability_from_ms=earliest)
             self.marks.save(target, mark)
             sent += len(rows)
-        pending = pending_rows(self.ledger.db, mark.cursor)
+        pending = pending_rows(self.ledger.db, mark.cursor, upto)
         last_ms = self.last_accounted_ms()
         self.write(self.liabilities(mark.liability_from_ms, last_ms))
         if pending == 0:
-            mark = replace(mark, caught_up_ms=self.clock())
+            mark = replace(mark, caught_up_ms=now_ms)
         self.marks.save(target, replace(mark, liability_from_ms=None))
         self.write_meters(last_ms if at_ledger_clock else now_ms, at_ledger_clock)
         return Pass(sent, pending)

@@ -48,15 +48,31 @@ class ExportMark:
 _CHANGED = (
     "SELECT i.seq, i.start_ms, i.meter_id, m.name, i.end_ms, i.kind, i.energy_mj, i.supply,"
     " i.rated_w, i.rate FROM intervals i JOIN meters m ON m.id = i.meter_id"
-    " WHERE (i.seq, i.start_ms, i.meter_id) > (?, ?, ?) AND i.role = 0"
+    " WHERE (i.seq, i.start_ms, i.meter_id) > (?, ?, ?) AND i.seq <= ? AND i.role = 0"
     " ORDER BY i.seq, i.start_ms, i.meter_id LIMIT ?"
 )
+_PENDING = (
+    "SELECT COUNT(*) FROM intervals"
+    " WHERE (seq, start_ms, meter_id) > (?, ?, ?) AND seq <= ? AND role = 0"
+)
+EVERY_CHANGE = 2**63 - 1
+"""A bound past every change number: all rows after a cursor."""
 
 
-def changed_rows(db: sqlite3.Connection, after: Cursor, limit: int) -> list[ChangedRow]:
-    """Up to `limit` rows after `after`, in cursor order. Every row has its rate: a writer
-    rates a schema-1 ledger's rows when it opens it, and only writers export."""
-    rows = db.execute(_CHANGED, (after.seq, after.start_ms, after.meter_id, limit)).fetchall()
+def last_change(db: sqlite3.Connection) -> int:
+    """The newest change number committed: what an export pass that starts now can see whole
+    (a commit still being written takes a later one)."""
+    return db.execute("SELECT COALESCE(MAX(seq), -1) FROM intervals").fetchone()[0]
+
+
+def changed_rows(
+    db: sqlite3.Connection, after: Cursor, limit: int, upto: int = EVERY_CHANGE
+) -> list[ChangedRow]:
+    """Up to `limit` rows after `after` and changed no later than change number `upto`, in
+    cursor order. Every row has its rate: a writer rates a schema-1 ledger's rows when it opens
+    it, and only writers export."""
+    bound = (after.seq, after.start_ms, after.meter_id, upto, limit)
+    rows = db.execute(_CHANGED, bound).fetchall()
     return [
         ChangedRow(
             Cursor(seq, start, meter_id),
@@ -66,11 +82,8 @@ def changed_rows(db: sqlite3.Connection, after: Cursor, limit: int) -> list[Chan
     ]
 
 
-def pending_rows(db: sqlite3.Connection, after: Cursor) -> int:
-    query = (
-        "SELECT COUNT(*) FROM intervals WHERE (seq, start_ms, meter_id) > (?, ?, ?) AND role = 0"
-    )
-    return db.execute(query, (after.seq, after.start_ms, after.meter_id)).fetchone()[0]
+def pending_rows(db: sqlite3.Connection, after: Cursor, upto: int = EVERY_CHANGE) -> int:
+    return db.execute(_PENDING, (after.seq, after.start_ms, after.meter_id, upto)).fetchone()[0]
 
 
 class ExportMarks:
