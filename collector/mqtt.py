@@ -174,7 +174,7 @@ class MqttSource:
         self._first_connect = threading.Event()
         self.client = self._client()
 
-    def _client(self) -> mqtt.Client:
+    def _client(self) -> paho_client.Client:
         s = self.settings
         client = paho_client.Client(
             CallbackAPIVersion.VERSION2,
@@ -230,10 +230,12 @@ class MqttSource:
         now up are, since a message id means nothing on another one."""
         if not self.connected:
             return
-        session, ack = self.session, self.client.ack
-        for message_session, mid, qos in ids:
-            if qos > 0 and message_session == session:
-                ack(mid, qos)
+        session = self.session
+        ours = [(mid, qos) for message_session, mid, qos in ids if message_session == session]
+        self.client.ack_many([mid for mid, qos in ours if qos == 1])
+        for mid, qos in ours:
+            if qos == 2:
+                self.client.ack(mid, qos)
 
     def mark(self, at_ms: int) -> None:
         """Publish a marker that comes back as "caught_up" at `at_ms`, behind everything the

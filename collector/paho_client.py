@@ -7,8 +7,13 @@ broker's socket is read 64 KiB at a time, paho's small reads come from that buff
 reads on while bytes wait in it. paho already asks a socket for `pending()` bytes (a TLS
 socket's decrypted ones) and skips the select's wait while there are any; the buffer answers
 the same.
+
+The other way, the daemon acknowledges a committed batch at once (`ack_many`): paho's `ack`
+queues each PUBACK alone, which costs a wake-up of its network thread and a `send` each.
 """
 
+import struct
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import paho.mqtt.client as mqtt
@@ -23,6 +28,10 @@ READ_BYTES = 65_536
 PACKETS_PER_TURN = 1_000
 """Packets read before paho's loop gets its turn again (to send the acknowledgements queued
 meanwhile and keep the connection alive)."""
+
+PUBACK_PACKET = struct.Struct("!BBH")
+"""A PUBACK as paho sends one: its type, remaining length 2 and the message id; in MQTT v5 a
+remaining length of 2 means reason code 0 (success) and no properties."""
 
 
 class BufferedSocket:
@@ -64,7 +73,15 @@ class BufferedSocket:
 
 class Client(mqtt.Client):
     """`paho.mqtt.client.Client` reading through a `BufferedSocket`, on for as long as bytes
-    wait (`PACKETS_PER_TURN` at the most)."""
+    wait (`PACKETS_PER_TURN` at the most), and acknowledging many QoS 1 messages at once."""
+
+    def ack_many(self, mids: Iterable[int]) -> None:
+        """The PUBACKs of QoS 1 messages `mids` (of the connection now up, as for `ack`),
+        queued as one write, the bytes paho's `ack` would send one by one. Like those, they are
+        dropped if the connection goes before they are sent."""
+        packet = b"".join([PUBACK_PACKET.pack(mqtt.PUBACK, 2, mid) for mid in mids])
+        if packet:
+            self._packet_queue(mqtt.PUBACK, packet, 0, 1)
 
     def _create_socket(self) -> BufferedSocket:
         return BufferedSocket(super()._create_socket())

@@ -115,6 +115,29 @@ def test_caught_up_comes_after_what_the_broker_held_when_it_was_asked_for(broker
     assert link.events() == [("connected", 1), ("drained", 1), ("caught_up", 1)]
 
 
+def test_a_batch_acknowledged_in_one_write_is_not_delivered_again(broker) -> None:
+    """`ack_ids` sends a committed batch's PUBACKs at once: the broker takes every one of them
+    (it sends a backlog bigger than the Receive Maximum only as they come), and once it has read
+    them (a marker published after them came back) the session holds none of the messages."""
+    with Source(broker.port) as link:
+        link.read_until("drained")
+        publish_numbered(broker.port, BACKLOG)
+        received: list[Received] = []
+        while len(received) < BACKLOG:
+            link.drain(wait_s=0.3)
+            batch = [item for item in link.items if isinstance(item, Received)][len(received) :]
+            assert batch, f"the broker stopped after {len(received)} messages"
+            link.source.ack_ids([(m.session, m.mid, m.qos) for m in batch])
+            received += batch
+        link.source.mark(1)  # the broker reads our packets in order: the acks before this
+        link.read_until("caught_up")
+    assert [m.payload for m in received] == [f"{n}".encode() for n in range(BACKLOG)]
+    with Source(broker.port) as again:
+        again.read_until("drained")
+        again.drain()
+    assert not [item for item in again.items if isinstance(item, Received)]
+
+
 def test_markers_of_earlier_connections_are_only_acknowledged(broker) -> None:
     """Markers still queued from connections that went away before they came back (this
     process's, and an earlier process's with the same session number) end no drain: each
