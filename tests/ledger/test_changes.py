@@ -10,6 +10,7 @@ from levy.ledger.changes import (
     ExportMark,
     ExportMarks,
     changed_rows,
+    last_change,
     pending_rows,
 )
 from levy.ledger.rerate import store_schedule
@@ -65,6 +66,21 @@ def test_rows_are_read_in_pages_in_cursor_order(tmp_path: Path) -> None:
         assert pending_rows(ledger.db, cursor) == 0
     assert [c.cursor for c in seen] == sorted(c.cursor for c in seen)
     assert [c.row.start_ms for c in seen] == [ms(h) - 3_600_000 for h in hours]
+
+
+def test_a_bound_leaves_later_changes_for_later(tmp_path: Path) -> None:
+    with started(tmp_path / "l.sqlite") as ledger:
+        assert last_change(ledger.db) == -1
+        engine = open_engine(ledger, BEFORE)
+        ledger.commit(engine.apply([read("2026-11-02T10:00+05:00", "100")]))
+        ledger.commit(engine.apply([read("2026-11-02T11:00+05:00", "101")]))
+        upto = last_change(ledger.db)
+        ledger.commit(engine.apply([read("2026-11-02T12:00+05:00", "102")]))
+        bounded = changed_rows(ledger.db, BEGINNING, 10, upto)
+        assert [c.row.start_ms for c in bounded] == [ms("2026-11-02T10:00+05:00")]
+        assert pending_rows(ledger.db, BEGINNING, upto) == 1
+        assert pending_rows(ledger.db, BEGINNING) == 2
+        assert last_change(ledger.db) > upto
 
 
 def test_a_re_rated_row_comes_round_again_with_its_new_rate(tmp_path: Path) -> None:
