@@ -210,7 +210,13 @@ def run_site(
         exporter = None
         if output is not None:
             exporter = ExportProcess(
-                site, output, worker.availability.copy, metrics, wall_clock_ms, LOG_FORMAT
+                site,
+                output,
+                worker.availability.copy,
+                worker.catching_up,
+                metrics,
+                wall_clock_ms,
+                LOG_FORMAT,
             )
             exporter.launch()
             stack.callback(exporter.close)

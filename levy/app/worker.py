@@ -244,6 +244,12 @@ class Worker:
         if tally.statuses:
             self.show_meters(self.clock())
 
+    def catching_up(self) -> bool:
+        """Connected and still reading the backlog the broker kept (blind until its end is
+        read): the meters' readings are on their way, their states as old as the outage.
+        Asked from the scheduler's thread: it reads two values the worker replaces whole."""
+        return self.source.connected and self.engine.blindness.blind
+
     def statuses(self, now_ms: int) -> dict[str, MeterStatus]:
         stale = self.site.rules.stale_after_ms
         return {

@@ -29,7 +29,7 @@ def main(argv: list[str]) -> None:
     exporter = Exporter(site, output, wall_clock_ms, started_ms)
     try:
         while True:
-            exporter.reported = asks.recv()
+            exporter.reported, exporter.catching_up = asks.recv()
             outcome = exporter.tick()
             answers.send((exporter.state, outcome))
     except (EOFError, OSError):

@@ -109,6 +109,11 @@ class Exporter:
         self.started_ms = clock() if started_ms is None else started_ms
         self.reported: Mapping[str, Availability] = {}
         """The devices' own availability, where known: the daemon's, given before each pass."""
+        self.catching_up = False
+        """The daemon is reading the backlog its broker kept for it (given before each pass).
+        Its meters' states are then as old as its outage and their readings are on their way: a
+        pass samples none, or every meter would show silent, and the silent-meter alert fire,
+        for meters that were reporting all along."""
         config = site.config.influx
         assert config is not None, "an exporter needs [influx]"
         self.interval_ms = config.interval_s * MS_PER_S
@@ -149,9 +154,9 @@ class Exporter:
 
     def catch_up(self, now_ms: int, at_ledger_clock: bool, max_rows: int | None = None) -> Pass:
         """Rows after the cursor, then the liabilities of every period they fell in (and of the
-        ledger clock's month and quarter), then the meters. Meter states are sampled at `now_ms`,
-        or at the ledger clock's last millisecond for a ledger caught up by hand. Raises
-        WriteFailure.
+        ledger clock's month and quarter), then the meters. Meter states are sampled at `now_ms`
+        (none while the daemon is `catching_up`), or at the ledger clock's last millisecond for a
+        ledger caught up by hand. Raises WriteFailure.
 
         A pass sends what was committed when it began and leaves later commits to the next: one
         that chased the writer would run for as long as a backlog drains, sending a meter's
@@ -181,7 +186,8 @@ class Exporter:
         if pending == 0:
             mark = replace(mark, caught_up_ms=now_ms)
         self.marks.save(target, replace(mark, liability_from_ms=None))
-        self.write_meters(last_ms if at_ledger_clock else now_ms, at_ledger_clock)
+        if at_ledger_clock or not self.catching_up:
+            self.write_meters(last_ms if at_ledger_clock else now_ms, at_ledger_clock)
         return Pass(sent, pending)
 
     def last_accounted_ms(self) -> int:

@@ -6,11 +6,12 @@ then keeps it for up to a switch interval. Draining a backlog with an export eve
 0.70 to 0.78 of a bare client on this project's machine, without one at 0.97 to 1.09.
 
 The exporter only ever read the ledger on connections of its own, so it moves whole: the daemon
-asks for a pass every interval (with the devices' availability, the one thing only the daemon
-knows), one at a time, and shows on /healthz and /metrics the state each pass answers with. The
-child exits once the daemon closes its pipe (or is gone, however it ended), after the pass it is
-in, so no orphan writes on. A child that ends alone is said, and another is started after a wait
-that doubles while they keep ending before a pass answers.
+asks for a pass every interval (with the devices' availability and whether it is still reading
+its backlog, what only the daemon knows), one at a time, and shows on /healthz and /metrics the
+state each pass answers with. The child exits once the daemon closes its pipe (or is gone,
+however it ended), after the pass it is in, so no orphan writes on. A child that ends alone is
+said, and another is started after a wait that doubles while they keep ending before a pass
+answers.
 """
 
 import contextlib
@@ -54,14 +55,17 @@ class ExportProcess:
         site: Site,
         output: InfluxOutput,
         reported: Callable[[], Mapping[str, Availability]],
+        catching_up: Callable[[], bool],
         metrics: Metrics,
         clock: Callable[[], int],
         log_format: str,
     ) -> None:
-        """`reported` gives the devices' own availability, where known."""
+        """`reported` gives the devices' own availability, where known; `catching_up`, whether
+        the daemon is reading the backlog its broker kept for it (see `Exporter.catching_up`)."""
         self.site = site
         self.output = output
         self.reported = reported
+        self.catching_up = catching_up
         self.metrics = metrics
         self.clock = clock
         self.started_ms = clock()
@@ -100,7 +104,7 @@ class ExportProcess:
             return
         self._asked.set()
         with contextlib.suppress(OSError):  # gone: its reader says so and sets the relaunch
-            self._asks.send(dict(self.reported()))
+            self._asks.send((dict(self.reported()), self.catching_up()))
 
     def close(self) -> None:
         """The child ends its pass and exits once its pipe is closed."""
