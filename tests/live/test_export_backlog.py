@@ -21,7 +21,7 @@ from tests.live.harness import (
 )
 from tests.tsdb.servers import VictoriaMetrics
 
-BACKLOG = 40_000
+BACKLOG = 60_000
 """Seconds of reading for the daemon: its catching up spans several meter slots."""
 SLOT_MS = 1_000
 """`meter_interval_s` = 1: a meter's point is at the start of its second."""
