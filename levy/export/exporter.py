@@ -7,7 +7,6 @@ buffer."""
 
 import logging
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -123,8 +122,6 @@ class Exporter:
         self.marks: ExportMarks | None = None
         self.meter_slot: int | None = None
         self.state = ExportState()
-        self.busy = threading.Lock()
-        self.stopping = threading.Event()
 
     def open(self) -> None:
         if self.ledger is None:
@@ -133,18 +130,13 @@ class Exporter:
             caught_up = self.marks.read(self.output.target).caught_up_ms
             self.state = replace(self.state, caught_up_ms=caught_up)
 
-    def close(self, wait_s: float = 5.0) -> None:
-        """Stops between batches; a write still running after `wait_s` is abandoned (its batch
-        is sent again by the next start, and overwrites itself)."""
-        self.stopping.set()
-        if self.busy.acquire(timeout=wait_s):
-            try:
-                if self.ledger is not None and self.marks is not None:
-                    self.ledger.close()
-                    self.marks.close()
-                self.output.close()
-            finally:
-                self.busy.release()
+    def close(self) -> None:
+        """After the last pass: its caller (the export's process, `levy-monitor export`) runs
+        passes and closes in one thread, so nothing is running when it closes."""
+        if self.ledger is not None and self.marks is not None:
+            self.ledger.close()
+            self.marks.close()
+        self.output.close()
 
     def rewind(self) -> None:
         """Send everything again (a new bucket, a database restored from an old backup)."""
@@ -167,7 +159,7 @@ class Exporter:
         mark = self.marks.read(target)
         upto = last_change(self.ledger.db)
         sent = 0
-        while not self.stopping.is_set() and (max_rows is None or sent < max_rows):
+        while max_rows is None or sent < max_rows:
             rows = changed_rows(self.ledger.db, mark.cursor, BATCH_ROWS, upto)
             if not rows:
                 break
@@ -262,15 +254,10 @@ class Exporter:
     def tick(self) -> Pass | WriteFailure | None:
         """One scheduled pass, unless the last failure asked to wait (None); failures are
         logged once per change of state; the heartbeat follows a pass that worked."""
-        if not self.busy.acquire(blocking=False):
+        now = self.clock()
+        if now < self.state.next_try_ms:
             return None
-        try:
-            now = self.clock()
-            if now < self.state.next_try_ms or self.stopping.is_set():
-                return None
-            return self.attempt(now)
-        finally:
-            self.busy.release()
+        return self.attempt(now)
 
     def attempt(self, now: int) -> Pass | WriteFailure:
         try:

@@ -35,7 +35,7 @@ class InfluxOutput:
             self._writer.close()
 
     def _client(self) -> "InfluxWriter":
-        """The exporter writes and closes one call at a time (its `busy` lock)."""
+        """Made by the first write; the exporter writes and closes from one thread."""
         if self._writer is None:
             from levy.export.influx_client import InfluxWriter
 
