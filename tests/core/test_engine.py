@@ -1,5 +1,6 @@
 """Rule 8 (splitting), stored rows, rule 10 (frozen periods) and the calendar, through the engine."""
 
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -7,11 +8,11 @@ import pytest
 
 from levy.core.calendar import Calendar, parse_period
 from levy.core.engine import FrozenPeriodError
-from levy.core.model import Reading, Supply
+from levy.core.model import DeemedReason, Reading, Supply
 from levy.core.rates import RateSchedule, RateStep
 from levy.core.rules import Rules
 from levy.core.units import datetime_to_ms, kwh_to_mj
-from tests.core.drive import ALMATY, engine, kwh, spec
+from tests.core.drive import ALMATY, EPOCH, engine, kwh, reading, spec
 
 
 def at(text: str) -> int:
@@ -65,6 +66,20 @@ def test_an_open_row_is_extended_across_batches():
     assert rows_of(changes) == [
         ("2026-10-10T10:00:00+05:00", "2026-10-10T10:20:00+05:00", "metered", Decimal("0.2"))
     ]
+
+
+def test_a_sweep_changes_only_the_meters_it_deems():
+    quiet = replace(spec(), id="rig-2")
+    eng = engine([spec(), quiet])
+    eng.apply([reading(0, "100"), reading(0, "50", meter="rig-2")])
+    eng.apply([reading(600, "100.6")])
+    changes = eng.apply([], now_ms=EPOCH + 1_000 * 1000)  # rig-2 silent for more than 15 minutes
+    assert set(changes.states) == {"rig-2"}
+    assert [(row.meter, row.reason) for row in changes.rows.values()] == [
+        ("rig-2", DeemedReason.NO_DATA)
+    ]
+    assert eng.apply([], now_ms=EPOCH + 1_100 * 1000).states == {"rig-2": eng.states["rig-2"]}
+    assert not eng.apply([], now_ms=EPOCH + 1_100 * 1000).states  # nothing more to deem
 
 
 def test_rate_change_inside_a_month_splits_the_row():
