@@ -68,6 +68,15 @@ def test_an_open_row_is_extended_across_batches():
     ]
 
 
+def test_two_registers_of_one_instant_keep_the_higher_in_either_order():
+    batch = [reading(0, "100"), reading(600, "100.5"), reading(600, "100.6"), reading(900, "100.9")]
+    for delivered in (batch, batch[::-1]):
+        eng = engine([spec()])
+        changes = eng.apply(delivered)
+        assert [kwh(row.energy_mj) for row in changes.rows.values()] == [Decimal("0.9")]
+        assert changes.rejections[0][0].energy_mj == batch[1].energy_mj  # a repeat
+
+
 def test_a_sweep_changes_only_the_meters_it_deems():
     quiet = replace(spec(), id="rig-2")
     eng = engine([spec(), quiet])
