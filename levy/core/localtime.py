@@ -5,7 +5,7 @@ is read in the site zone. Most wall-clock times name one instant. Where the cloc
 repeated hour names two (`fold` 0, the first pass, and `fold` 1, the second); where the clocks go
 forward, the skipped hour names none, and the same two readings (the offset before the change,
 and the offset after it) give two instants that straddle the gap. Payload times are resolved
-against their receive time (`nearest_local_ms`); configuration and command-line times, which have
+against their receive time (`nearest`); configuration and command-line times, which have
 none, must not be guessed (`unique_local_ms` refuses them, naming both candidates).
 
 Standard library only, and no clock: every instant is passed in.
@@ -22,9 +22,11 @@ def local_candidates(naive: datetime, zone: tzinfo) -> tuple[int, ...]:
     return tuple(sorted({datetime_to_ms(moment) for moment in _readings(naive, zone)}))
 
 
-def nearest_local_ms(naive: datetime, zone: tzinfo, reference_ms: int) -> int:
-    """The candidate of `naive` in `zone` nearest `reference_ms` (a tie goes to the earlier)."""
-    return min(local_candidates(naive, zone), key=lambda ms: (abs(ms - reference_ms), ms))
+def nearest(candidates: tuple[int, ...], reference_ms: int) -> int:
+    """Of `local_candidates`, the one nearest `reference_ms` (a tie goes to the earlier)."""
+    if len(candidates) == 1:
+        return candidates[0]
+    return min(candidates, key=lambda ms: (abs(ms - reference_ms), ms))
 
 
 def unique_local_ms(naive: datetime, zone: tzinfo) -> int:

@@ -181,6 +181,13 @@ def test_naive_time_around_a_clock_change_is_the_one_nearest_receipt(
     assert berlin_ts(naive, utc_ms(*day, *received)) == utc_ms(*day, *meant)
 
 
+def test_a_naive_time_read_again_is_resolved_against_its_own_receipt() -> None:
+    """Parsed times are cached; which candidate a message means is not."""
+    first = berlin_ts("2026-10-25T02:40:00", utc_ms(2026, 10, 25, 0, 41))
+    again = berlin_ts("2026-10-25T02:40:00", utc_ms(2026, 10, 25, 1, 41))
+    assert (first, again) == (utc_ms(2026, 10, 25, 0, 40), utc_ms(2026, 10, 25, 1, 40))
+
+
 def test_naive_time_away_from_a_clock_change_ignores_the_receive_time() -> None:
     for received in (utc_ms(2026, 7, 1, 0, 0), utc_ms(2026, 7, 1, 23, 0)):
         assert berlin_ts("2026-07-01T12:00:00", received) == utc_ms(2026, 7, 1, 10, 0)

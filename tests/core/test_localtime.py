@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from levy.core.localtime import local_candidates, nearest_local_ms, unique_local_ms
+from levy.core.localtime import local_candidates, nearest, unique_local_ms
 from levy.core.units import datetime_to_ms
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -58,12 +58,13 @@ def test_nearest_to_the_reference(
     naive: datetime, reference: tuple[int, int], meant: tuple[int, int]
 ) -> None:
     day = (naive.year, naive.month, naive.day)
-    assert nearest_local_ms(naive, BERLIN, utc(*day, *reference)) == utc(*day, *meant)
+    assert nearest(local_candidates(naive, BERLIN), utc(*day, *reference)) == utc(*day, *meant)
 
 
 def test_an_ordinary_time_ignores_the_reference() -> None:
     noon = datetime(2026, 7, 1, 12)
-    assert nearest_local_ms(noon, BERLIN, 0) == nearest_local_ms(noon, BERLIN, utc(2100, 1, 1))
+    candidates = local_candidates(noon, BERLIN)
+    assert nearest(candidates, 0) == nearest(candidates, utc(2100, 1, 1))
 
 
 @pytest.mark.parametrize(
