@@ -11,7 +11,7 @@ first reading: a component with an energy register bills on it unless the meter 
 (`default_measure`).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from levy.core.model import Availability, Measure, RejectReason
 
@@ -43,6 +43,11 @@ class Fields:
 
     energy: tuple[str, ...] | None
     power: str | None
+    energy_name: str = field(init=False, repr=False, compare=False)
+    """The register's path as messages name it (`aenergy.total`): every status asks."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "energy_name", ".".join(self.energy or ()))
 
 
 # switch: Plus/Pro relays with metering; em/emdata: Pro 3EM (three phases summed);
@@ -118,13 +123,13 @@ def kept(status: dict[str, object], fields: Fields) -> dict[str, object]:
 
 
 def _keep_path(source: dict[str, object], path: tuple[str, ...], out: dict[str, object]) -> None:
-    key, *rest = path
+    key, rest = path[0], path[1:]
     if key not in source:
         return
     value = source[key]
     if rest and isinstance(value, dict):
         inner: dict[str, object] = {}
-        _keep_path(value, tuple(rest), inner)
+        _keep_path(value, rest, inner)
         out[key] = inner
     else:
         out[key] = value
@@ -145,15 +150,14 @@ def parse_will(payload: bytes) -> Availability:
 def _energy(status: dict[str, object], fields: Fields) -> int | None:
     if fields.energy is None:
         return None
-    *path, last = fields.energy
     container: dict[str, object] | None = status
-    for key in path:
+    for key in fields.energy[:-1]:
         if container is None:
             return None
         container = field_object(container, key, key)
     if container is None:
         return None
-    return energy_from_wh(container.get(last), ".".join(fields.energy))
+    return energy_from_wh(container.get(fields.energy[-1]), fields.energy_name)
 
 
 def _power(status: dict[str, object], fields: Fields) -> int | None:

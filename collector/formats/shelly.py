@@ -141,7 +141,9 @@ class _Device:
             self._status[component] = shelly.kept(status, self._fields[component])
         except DecodeError as error:
             return rejections((t.meter for t in self._targets[component]), error)
-        return self._readings(component, received_ms, received_ms)
+        return read_each(
+            self._targets[component], _read_status, self._status[component], received_ms
+        )
 
     def on_events(self, payload: bytes, received_ms: int) -> list[Outcome]:
         """An RPC frame: each billed component it mentions is merged onto its known status
@@ -173,3 +175,9 @@ class _Device:
             return shelly.sample(status, target.fields, target.measure, ts_ms)
 
         return read_each(self._targets[component], read, self._status[component], received_ms)
+
+
+def _read_status(status: dict[str, object], target: _Target, _received_ms: int) -> Sample | None:
+    """A status message's reading: it has no time of its own (the receive time applies), and
+    no function is made for it per message as `_Device._readings` makes one for a frame's `ts`."""
+    return shelly.sample(status, target.fields, target.measure, None)
