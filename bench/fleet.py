@@ -1,7 +1,12 @@
 """A synthetic fleet for the benchmarks: a site configuration with N meters in a CSV inventory."""
 
+from decimal import Decimal
 from pathlib import Path
 
+from levy.tools.simulate.fleet import synthetic_meters
+
+SIMULATED_COLUMNS = ("component", "channel", "measure")
+"""What a simulated meter says besides its id, topic, format and rating."""
 SITE = """
 [site]
 id = "bench"
@@ -13,13 +18,24 @@ accounting_start = {start}
 """
 
 
-def write_fleet(folder: Path, meters: int, start_iso: str, extra: str = "") -> Path:
+def write_fleet(
+    folder: Path, meters: int, start_iso: str, extra: str = "", fmt: str = "native"
+) -> Path:
     """`extra`: more TOML for the site (an [mqtt] or [influx] section, say). The ledger's path is
-    absolute: a relative one would be read from the TOML's folder."""
+    absolute: a relative one would be read from the TOML's folder. `fmt`: `native` (the
+    benchmarks' own `bench/rig-NNNNN` topics), or another of `simulate`'s formats, whose
+    synthetic fleet `simulate -c` then publishes or records."""
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    rows = ["id,topic,format,rated_kw"]
-    rows += [f"rig-{n:05d},bench/rig-{n:05d},native,3.6" for n in range(meters)]
+    if fmt == "native":
+        rows = ["id,topic,format,rated_kw"]
+        rows += [f"rig-{n:05d},bench/rig-{n:05d},native,3.6" for n in range(meters)]
+    else:
+        rows = [f"id,topic,format,rated_kw,{','.join(SIMULATED_COLUMNS)}"]
+        for meter in synthetic_meters(meters, fmt, Decimal("3.6"), "sim/site"):
+            cells = [getattr(meter, column) for column in SIMULATED_COLUMNS]
+            shown = ",".join("" if cell is None else str(cell) for cell in cells)
+            rows.append(f"{meter.id},{meter.topic},{meter.format},{meter.rated_kw},{shown}")
     (folder / "meters.csv").write_text("\n".join(rows) + "\n")
     config = folder / "site.toml"
     config.write_text(SITE.format(ledger=folder / "ledger.sqlite", start=start_iso) + extra)

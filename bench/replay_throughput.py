@@ -6,6 +6,10 @@ the same readings as the daemon's archive holds them (batches of 500, each journ
 what `verify --archive` replays.
 
     python -m bench.replay_throughput [--lines 1000000] [--meters 10000] [--out bench/out]
+        [--format native]
+
+`--format` another of `simulate`'s formats (or `mixed`): its synthetic fleet's feed as
+`levy-monitor simulate` records it, in place of the native one built here.
 """
 
 import argparse
@@ -22,12 +26,14 @@ from pathlib import Path
 
 from bench.fleet import write_fleet
 from bench.table import Figure, ratio_figure, render
+from collector import formats
 from collector.archive import RawArchive, Record
-from collector.feed import format_feed_line
+from collector.feed import FeedLine, format_feed_line, read_feed
 from levy.app.journal import BATCH
 from levy.config import load_config
 from levy.config.sections import DaemonConfig
 from levy.core.units import datetime_to_ms
+from levy.tools.simulate.fleet import MIXED
 
 START = "2026-10-01T00:00:00+05:00"
 TARGET = 0.5
@@ -45,21 +51,35 @@ def records(lines: int, meters: int) -> Iterator[Record]:
         yield ms, f"bench/rig-{meter:05d}", payload
 
 
-def write_feed(path: Path, lines: int, meters: int) -> list[Path]:
+def write_feed(path: Path, made: Iterator[Record]) -> None:
     """A recording, as mosquitto_sub -F %j writes it."""
     with path.open("w") as out:
-        for ms, topic, payload in records(lines, meters):
+        for ms, topic, payload in made:
             out.write(format_feed_line(ms, topic, payload) + "\n")
         out.flush()
         os.fsync(out.fileno())  # written back now, not while the replay is timed
-    return [path]
 
 
-def write_archive(folder: Path, lines: int, meters: int) -> list[Path]:
+def simulate_feed(config: Path, path: Path, lines: int, meters: int) -> None:
+    """The fleet's formats as `levy-monitor simulate` records them: one reading per meter every
+    10 s, for as long as `lines` readings take (a format may send more than one message each)."""
+    seconds = max(lines // meters, 1) * 10
+    command = [sys.executable, "-m", "levy", "simulate", "-c", str(config), "--output", str(path)]
+    command += ["--start", START, "--duration", f"{seconds}s", "--interval", "10"]
+    subprocess.run(command, check=True, capture_output=True)
+
+
+def recorded(path: Path) -> Iterator[Record]:
+    for line in read_feed(path):
+        assert isinstance(line, FeedLine), line
+        yield line.received_ms, line.topic, line.payload
+
+
+def write_archive(folder: Path, made: Iterator[Record]) -> list[Path]:
     """The same readings as the daemon archives them: batches of the daemon's size, each
     journaled with its end (what `verify --archive` replays)."""
     shutil.rmtree(folder, ignore_errors=True)
-    made, size = records(lines, meters), DaemonConfig().batch_max_messages
+    size = DaemonConfig().batch_max_messages
     with RawArchive(folder, retention_days=0) as archive:
         while chunk := list(itertools.islice(made, size)):
             archive.append([*chunk, (max(ms for ms, _, _ in chunk), BATCH, b"")])
@@ -90,17 +110,27 @@ def replayed(config: Path, source: Path) -> float:
     return time.perf_counter() - began
 
 
-def measure(lines: int, meters: int, out: Path) -> list[Figure]:
-    config = write_fleet(out, meters, START)
+def measure(lines: int, meters: int, out: Path, fmt: str = "native") -> list[Figure]:
+    """`fmt`: `native` (the feed built here), or a format of `simulate`'s, whose fleet it
+    records."""
+    config = write_fleet(out, meters, START, fmt=fmt)
+    feed = out / "feed.jsonl"
+    if fmt == "native":
+        write_feed(feed, records(lines, meters))
+    else:
+        simulate_feed(config, feed, lines, meters)
     figures = []
-    for kind, source, write in (
-        ("recorded feed", out / "feed.jsonl", write_feed),
-        ("daemon's archive", out / "archive", write_archive),
+    archive = write_archive(out / "archive", recorded(feed))
+    for kind, source, files in (
+        ("recorded feed", feed, [feed]),
+        ("daemon's archive", out / "archive", archive),
     ):
-        floor_s = json_floor(write(source, lines, meters))
+        floor_s = json_floor(files)
         replay_s = replayed(config, source)
-        name = f"replay of a {kind}, {lines:,} lines of {meters:,} meters, into a fresh ledger"
-        rate, floor = lines / replay_s, lines / floor_s
+        count = sum(1 for file in files for _ in read_feed(file))
+        named = kind if fmt == "native" else f"{kind} ({fmt})"
+        name = f"replay of a {named}, {count:,} lines of {meters:,} meters, into a fresh ledger"
+        rate, floor = count / replay_s, count / floor_s
         figures.append(ratio_figure(name, rate, "lines/s", "json floor", floor, TARGET))
     return figures
 
@@ -110,8 +140,9 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--meters", type=int, default=10_000)
     parser.add_argument("--out", type=Path, default=Path("bench/out/replay"))
+    parser.add_argument("--format", default="native", choices=(*formats.names(), MIXED))
     args = parser.parse_args()
-    print(render(measure(args.lines, args.meters, args.out)))
+    print(render(measure(args.lines, args.meters, args.out, args.format)))
 
 
 if __name__ == "__main__":
