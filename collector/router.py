@@ -36,6 +36,7 @@ from .decoders.common import (
 from .formats.routing import (
     Handler,
     MeterBinding,
+    Observer,
     Outcome,
     StatusChange,
     Targets,
@@ -74,6 +75,10 @@ class Router:
         """The meters the messages of an `add`ed topic concern (an `add_targets` topic's are
         its targets'), for the rejections of a failed message."""
         self._logged: set[type[Exception]] = set()
+        self._observers: dict[str, Observer] = {}
+        """The topics whose messages change what a format keeps (see `observe`)."""
+        self._reading_state: set[str] = set()
+        """The topics whose messages mean what they mean given what a format keeps."""
         self._devices: set[str] = set()
         grouped: dict[str, dict[str, list[MeterBinding]]] = defaultdict(lambda: defaultdict(list))
         for binding in bindings:
@@ -82,7 +87,6 @@ class Router:
             grouped[binding.format][binding.topic].append(binding)
         for name, devices in grouped.items():
             formats.get(name).bind(self, devices)
-        self._stateless = not any(formats.get(name).keeps_state for name in grouped)
 
     @property
     def zone(self) -> tzinfo:
@@ -94,9 +98,30 @@ class Router:
 
     @property
     def stateless(self) -> bool:
-        """Whether a message's outcomes depend on it alone (no format that keeps state, such
-        as a Shelly's status, is bound): then routers built alike may share a batch's messages."""
-        return self._stateless
+        """Whether a message's outcomes depend on it alone and it changes nothing kept (no
+        format that keeps state, such as a Shelly's status, is bound): then routers built alike
+        may share a batch's messages in any way."""
+        return not self._observers and not self._reading_state
+
+    def shares(self, topics: Iterable[str]) -> bool:
+        """Whether messages on `topics` may be routed by another router built alike, this one
+        keeping up with them by `observe`: none of them means what it means given what a
+        format keeps (a Shelly's partial status frames, merged onto its last status)."""
+        return self.stateless or self._reading_state.isdisjoint(topics)
+
+    def observe(self, topic: str, payload: bytes) -> None:
+        """What routing the message would change in what this router keeps, without its
+        outcomes, for a message another router routes (see `shares`). Nothing where routing it
+        changes nothing: a payload refused before its handler, or one its handler fails on."""
+        observer = self._observers.get(topic)
+        if observer is None or len(payload) > self._limit:
+            return
+        try:
+            observer(payload)
+        except MemoryError:
+            raise
+        except Exception:  # routing the message rejects it; the router that routes it says so
+            return
 
     def route(self, topic: str, payload: bytes, received_ms: int) -> list[Outcome]:
         """What one message means; never raises but for MemoryError (and what is no Exception)."""
@@ -130,6 +155,14 @@ class Router:
         self._claim(topic, meters)
         self._routes[topic] = (_plain, handler)
         self._concerns[topic] = meters
+
+    def observes(self, topic: str, observe: Observer) -> None:
+        """For the formats' `bind` (see `formats.RouterBuilder`)."""
+        self._observers[topic] = observe
+
+    def reads_kept(self, topic: str) -> None:
+        """For the formats' `bind` (see `formats.RouterBuilder`)."""
+        self._reading_state.add(topic)
 
     def add_targets(self, topic: str, handler: TargetsHandler, targets: Targets) -> None:
         """For the formats' `bind` (see `formats.RouterBuilder`)."""

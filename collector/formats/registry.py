@@ -29,10 +29,6 @@ class DeviceFormat(Protocol):
     """Whether its payloads can say the meter itself has failed. Its handlers then give a
     `Reading` with `fault` set (rule 4), the one path every device-reported fault takes: a
     meter's fault status is derived from the faults its ledger state holds."""
-    keeps_state: bool
-    """Whether what a message means depends on the device's earlier messages (a Shelly's
-    partial status frames): if none of a router's formats does, its messages may be routed in
-    any order and by any process (see `Router.stateless`)."""
 
     def bind(self, router: RouterBuilder, devices: Mapping[str, Sequence[MeterBinding]]) -> None:
         """Add the handlers (readings and availability) for its meters, grouped by `topic`;
@@ -76,7 +72,6 @@ class BaseFormat:
     prefix = False
     fields: frozenset[str] = frozenset()
     reports_faults = False
-    keeps_state = False
 
     def topics(self, meter: MeterBinding) -> list[str]:
         return [meter.topic]

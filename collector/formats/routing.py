@@ -22,6 +22,10 @@ class StatusChange:
 Outcome = Reading | Rejection | StatusChange
 Handler = Callable[[bytes, int], list[Outcome]]
 """(payload, received_ms) -> outcomes."""
+Observer = Callable[[bytes], object]
+"""What a message changes of what a format keeps, without its outcomes: for a message another
+router built alike routes (see `RouterBuilder.observes`). It changes what is kept only where
+routing the message would, and only once it cannot fail."""
 Parsed = TypeVar("Parsed")
 
 
@@ -60,6 +64,16 @@ class RouterBuilder(Protocol):
     def add(self, topic: str, handler: Handler, meters: list[str]) -> None:
         """`handler` for every message on `topic`, which concerns `meters`; ValueError for a
         topic claimed twice or too long."""
+        ...
+
+    def observes(self, topic: str, observe: Observer) -> None:
+        """An `add`ed topic whose messages change what its format keeps of a device (a Shelly's
+        status, which its partial frames are merged onto): `observe` makes that change alone."""
+        ...
+
+    def reads_kept(self, topic: str) -> None:
+        """An `add`ed topic whose messages mean what they mean given what its format keeps: such
+        a message is routed only where every message before it was."""
         ...
 
     def add_targets(self, topic: str, handler: "TargetsHandler", targets: "Targets") -> None:

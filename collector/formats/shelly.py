@@ -41,7 +41,6 @@ class Shelly(BaseFormat):
     prefix = True
     fields = frozenset({"component"})
     reports_faults = True
-    keeps_state = True
 
     def bind(self, router: RouterBuilder, devices: Mapping[str, Sequence[MeterBinding]]) -> None:
         for prefix, group in devices.items():
@@ -52,7 +51,10 @@ class Shelly(BaseFormat):
                 status = partial(device.on_status, component)
                 topic = f"{prefix}/{shelly.STATUS}/{component}"
                 router.add(topic, status, device.meters(component))
-            router.add(f"{prefix}/{shelly.EVENTS}", device.on_events, ids(group))
+                router.observes(topic, partial(device.observe_status, component))
+            events = f"{prefix}/{shelly.EVENTS}"
+            router.add(events, device.on_events, ids(group))
+            router.reads_kept(events)
             online = partial(availability, shelly.parse_will, ids(group))
             router.add(f"{prefix}/{shelly.ONLINE}", online, ids(group))
             router.add_device(prefix)
@@ -137,13 +139,17 @@ class _Device:
     def on_status(self, component: str, payload: bytes, received_ms: int) -> list[Outcome]:
         """A component's whole status (no time of its own): it replaces what was known."""
         try:
-            status = shelly.parse_status(payload, self._limit)
-            self._status[component] = shelly.kept(status, self._fields[component])
+            self.observe_status(component, payload)
         except DecodeError as error:
             return rejections((t.meter for t in self._targets[component]), error)
         return read_each(
             self._targets[component], _read_status, self._status[component], received_ms
         )
+
+    def observe_status(self, component: str, payload: bytes) -> None:
+        """What a status changes of what is kept: all of it, once it has parsed."""
+        status = shelly.parse_status(payload, self._limit)
+        self._status[component] = shelly.kept(status, self._fields[component])
 
     def on_events(self, payload: bytes, received_ms: int) -> list[Outcome]:
         """An RPC frame: each billed component it mentions is merged onto its known status

@@ -200,6 +200,16 @@ def route_rest(router: Router, messages: Sequence[Delivered], routed: Routed, st
             routed.idle[index] = idle_kind(router, message.topic, statused)
 
 
+def observe_rest(router: Router, messages: Sequence[Delivered], start: int) -> None:
+    """The batch's messages from `start` on, which another router routes (see `Router.shares`),
+    observed by `router`: it keeps what they say as if it had routed them."""
+    if router.stateless:
+        return
+    observe = router.observe
+    for message in messages[start:]:
+        observe(message.topic, message.payload)
+
+
 def idle_kind(router: Router, topic: str, statused: bool) -> Ignored:
     if statused:
         return Ignored.AVAILABILITY

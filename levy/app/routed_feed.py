@@ -4,8 +4,9 @@ routed, in order with the daemon's journal lines; then how many lines there were
 A large input is read and routed in a process of its own, forked once the configuration is
 loaded, so that reading and routing run on one core while the engine and the ledger run on the
 other; where the router allows, the engine's process routes part of each batch, so that neither
-core waits for the other (`routing_balance`). It runs the same generator and sends what it
-yields, so a replay is the same either way.
+core waits for the other (`routing_balance`), and the reading process's router observes that
+part (a Shelly's status is kept for the partial frames that follow it). It runs the same
+generator and sends what it yields, so a replay is the same either way.
 """
 
 import contextlib
@@ -28,7 +29,7 @@ from collector.feed import GZIP_MAGIC, FeedError, FeedLine, read_feed
 from collector.message import Message
 from collector.router import Router
 from levy.app.errors import UsageError
-from levy.app.ingest import Delivered, Routed, route_batch
+from levy.app.ingest import Delivered, Routed, observe_rest, route_batch
 from levy.app.journal import CONTROL_PREFIX
 from levy.app.routing_balance import Balance
 
@@ -215,12 +216,13 @@ def events(
 
     def routed() -> Iterator[Sent]:
         assert router is not None
-        stop = len(batch) if balance is None else balance.kept(router, len(batch))
+        stop = len(batch) if balance is None else balance.kept(router, batch)
         if stop == len(batch):
             yield RoutedBatch(batch, route_batch(router, batch))
         else:
             yield BatchLines(batch, stop)
             yield BatchRouted(route_batch(router, batch, stop), stop)
+            observe_rest(router, batch, stop)
 
     for path in files:
         for item in read_items(path):

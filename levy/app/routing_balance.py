@@ -1,5 +1,7 @@
-"""How replay's two processes share each batch's routing (see `routed_feed`), where the router is
-`stateless`: the reading process routes a batch's first lines, the engine's process the rest.
+"""How replay's two processes share each batch's routing (see `routed_feed`): the reading process
+routes a batch's first lines, the engine's process the rest, where the router `shares` them (a
+stateful router's, a Shelly's, only where the rest holds no partial status frame; the reading
+process's router observes them).
 
 The reading process also reads and sends every line, the engine's process applies them, and which
 of the two takes longer depends on the feed and the site, so the engine's share is steered after
@@ -55,10 +57,13 @@ class Balance:
         self._route_s = 0.0
         """The engine's process: the seconds it took to route its part of the current batch."""
 
-    def kept(self, router: Router, lines: int) -> int:
+    def kept(self, router: Router, batch: Sequence[Delivered]) -> int:
         """The reading process: how many of a batch's first lines it routes."""
+        lines = len(batch)
         part = round(lines * self._shared[0])
-        if part < self.LEAST_LINES or not router.stateless:
+        if part < self.LEAST_LINES:
+            return lines
+        if not router.shares(line.topic for line in batch[lines - part :]):
             return lines
         return lines - part
 

@@ -196,3 +196,18 @@ def test_online_will() -> None:
     ]
     assert route(f"{PREFIX}/online", b"true", RECEIVED)[0].status is Availability.ONLINE
     assert route(f"{PREFIX}/online", b"1", RECEIVED)[0].reason is RejectReason.WRONG_TYPE
+
+
+def test_a_status_another_router_routed_is_kept_by_observing_it() -> None:
+    """Replay shares a batch's statuses between two routers (see `Router.shares`): the one that
+    observes a status merges a later frame onto it as if it had routed it."""
+    status, events = f"{PREFIX}/status/switch:0", f"{PREFIX}/events/rpc"
+    later = notify("1631186600.5", '"switch:0":{"apower":9.5}')
+    routing, observing = router(RELAY_0), router(RELAY_0)
+    routing.route(status, SWITCH_STATUS, RECEIVED)
+    observing.observe(status, SWITCH_STATUS)
+    observing.observe(status, b"{broken")  # refused where it is routed: it changes nothing
+    [reading] = observing.route(events, later, RECEIVED + 5)
+    assert reading == routing.route(events, later, RECEIVED + 5)[0]
+    assert (reading.energy_mj, reading.power_mw) == (SWITCH_ENERGY_MJ, 9_500)
+    assert observing.shares([status, status]) and not observing.shares([status, events])
