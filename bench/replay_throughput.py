@@ -37,8 +37,9 @@ from levy.tools.simulate.fleet import MIXED
 
 START = "2026-10-01T00:00:00+05:00"
 TARGET = 0.5
-ROUNDS = 2
 """Replay's share of the JSON floor to reach (issue 13)."""
+ROUNDS = 2
+"""Runs of the floor and of the replay, taken in turn; each side's best is the figure."""
 
 
 def records(lines: int, meters: int) -> Iterator[Record]:
