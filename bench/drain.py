@@ -2,6 +2,7 @@
 same backlog, in one run, with the usual hand-written bridges beside them.
 
     python -m bench.drain [--meters 10000] [--readings 12] [--out bench/out/drain]
+        [--format native]
 
 A Mosquitto and a VictoriaMetrics of the benchmark's own start on free ports. Each contender
 gets a persistent session before the backlog is published, so every one finds the same
@@ -9,6 +10,10 @@ gets a persistent session before the backlog is published, so every one finds th
 it (`levy-monitor run`, a 10,000-meter inventory, the raw archive, the SQLite ledger, the export
 into VictoriaMetrics every 10 s), and its drain is timed from its connection to the last message
 committed and acknowledged (`levy_messages_total`, polled every 50 ms).
+
+`--format` another of `simulate`'s formats (or `mixed`): the backlog is its synthetic fleet's
+feed as `levy-monitor simulate` records it, and only the daemon and the bare client drain it
+(the bridges read the native payload).
 """
 
 import argparse
@@ -22,10 +27,12 @@ from pathlib import Path
 
 from bench import nodered
 from bench.backlog import TOPIC_PREFIX, backlog_start_ms, make_session, payloads, publish
-from bench.fleet import write_fleet
+from bench.fleet import SIMULATED_PREFIX, recorded, simulate_feed, write_fleet
 from bench.running import RunningDaemon
 from bench.table import Figure, ratio_figure, render
+from collector import formats
 from levy.core.units import ms_to_datetime
+from levy.tools.simulate.fleet import MIXED
 from tests.live.harness import Broker, free_port
 from tests.tsdb.servers import VictoriaMetrics
 
@@ -36,6 +43,7 @@ TARGET = 0.8
 """The daemon's share of the bare client's drain to reach (issue 13)."""
 SYNC_LIMIT = 5_000
 """The synchronous bridge writes one HTTP request per message: its rate is taken on this many."""
+NATIVE = "native"
 
 
 @dataclass(frozen=True)
@@ -68,17 +76,35 @@ def nodered_peer(port: int, client_id: str, expect: int, influx: str) -> list[Dr
         return []
 
 
-def daemon_site(out: Path, meters: int, port: int, health: int, influx: str, start_ms: int) -> Path:
+def subscription(fmt: str) -> str:
+    return f"{TOPIC_PREFIX if fmt == NATIVE else SIMULATED_PREFIX}/#"
+
+
+def daemon_site(
+    out: Path, meters: int, port: int, health: int, influx: str, start_ms: int, fmt: str
+) -> Path:
     """The accounting starts at the backlog's first reading: as after an outage of a site whose
     meters were reporting, each meter's first reading sets its baseline and the rest are metered
     (a start a day earlier would have the first reading deem the day, 24 hourly rows a meter)."""
     extra = (
-        f'\n[mqtt]\nport = {port}\nclient_id = "bench-daemon"\ntopics = ["{TOPIC_PREFIX}/#"]\n'
+        f'\n[mqtt]\nport = {port}\nclient_id = "bench-daemon"\ntopics = ["{subscription(fmt)}"]\n'
         f"\n[daemon]\nhealth_port = {health}\n"
         f'\n[influx]\nurl = "{influx}"\norg = "bench"\nbucket = "daemon"\n'
         f'token_env = "{TOKEN_ENV}"\n'
     )
-    return write_fleet(out, meters, ms_to_datetime(start_ms).isoformat(), extra)
+    return write_fleet(out, meters, ms_to_datetime(start_ms).isoformat(), extra, fmt)
+
+
+def backlog(
+    config: Path, meters: int, readings: int, first_ms: int, fmt: str
+) -> list[tuple[str, bytes]]:
+    """The messages to queue: the native payloads, or the format's fleet as simulate records it
+    from the same start (its messages' own times, where they carry one, are those)."""
+    if fmt == NATIVE:
+        return list(payloads(meters, readings, first_ms))
+    feed = config.parent / "feed.jsonl"
+    simulate_feed(config, feed, ms_to_datetime(first_ms).isoformat(), readings * 10)
+    return [(topic, payload) for _, topic, payload in recorded(feed)]
 
 
 def daemon(config: Path, health: int, expect: int, profile: Path | None) -> Drain:
@@ -100,7 +126,12 @@ def daemon(config: Path, health: int, expect: int, profile: Path | None) -> Drai
 
 
 def measure(
-    meters: int, readings: int, out: Path, profile: Path | None = None, peers: bool = True
+    meters: int,
+    readings: int,
+    out: Path,
+    profile: Path | None = None,
+    peers: bool = True,
+    fmt: str = NATIVE,
 ) -> list[Figure]:
     out = out.resolve()
     shutil.rmtree(out, ignore_errors=True)
@@ -110,28 +141,33 @@ def measure(
     try:
         health = free_port()
         first_ms = backlog_start_ms(readings)
-        config = daemon_site(out / "site", meters, broker.port, health, database.url, first_ms)
+        site = out / "site"
+        config = daemon_site(site, meters, broker.port, health, database.url, first_ms, fmt)
         contenders = ["bench-bare", "bench-daemon", "bench-sync", "bench-batch", "bench-nodered"]
         for client_id in contenders:
-            make_session(broker.port, client_id, [f"{TOPIC_PREFIX}/#"])
-        messages = list(payloads(meters, readings, first_ms))
+            make_session(broker.port, client_id, [subscription(fmt)])
+        messages = backlog(config, meters, readings, first_ms, fmt)
         publish(broker.port, messages)
         total = len(messages)
         bare = peer("bare", broker.port, "bench-bare", total, None)
         results = [daemon(config, health, total, profile)]
-        if peers:
+        if peers and fmt == NATIVE:
             results += [
                 peer("influx-batch", broker.port, "bench-batch", total, database.url),
-                peer("influx-sync", broker.port, "bench-sync", SYNC_LIMIT, database.url),
+                peer(
+                    "influx-sync", broker.port, "bench-sync", min(SYNC_LIMIT, total), database.url
+                ),
             ]
             results += nodered_peer(broker.port, "bench-nodered", total, database.url)
     finally:
         database.stop()
         broker.stop()
-    backlog = f"{meters:,} meters x {readings} = {total:,} QoS 1 messages"
+    queued = f"{meters:,} meters x {readings} = {total:,} QoS 1 messages"
+    if fmt != NATIVE:
+        queued = f"{meters:,} {fmt} meters x {readings} readings: {total:,} QoS 1 messages"
     return [
         ratio_figure(
-            f"{result.contender} draining a queued backlog ({backlog})",
+            f"{result.contender} draining a queued backlog ({queued})",
             result.rate,
             "msg/s",
             "bare paho client",
@@ -153,8 +189,17 @@ def main() -> None:
     parser.add_argument(
         "--no-peers", action="store_true", help="the daemon and its ceiling only (while tuning)"
     )
+    parser.add_argument(
+        "--format",
+        default=NATIVE,
+        choices=(*formats.names(), MIXED),
+        help="the backlog of simulate's fleet of this format (the daemon and its ceiling only)",
+    )
     args = parser.parse_args()
-    print(render(measure(args.meters, args.readings, args.out, args.profile, not args.no_peers)))
+    figures = measure(
+        args.meters, args.readings, args.out, args.profile, not args.no_peers, args.format
+    )
+    print(render(figures))
 
 
 if __name__ == "__main__":

@@ -24,11 +24,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from bench.fleet import write_fleet
+from bench.fleet import recorded, simulate_feed, write_fleet
 from bench.table import Figure, ratio_figure, render
 from collector import formats
 from collector.archive import RawArchive, Record
-from collector.feed import FeedLine, format_feed_line, read_feed
+from collector.feed import format_feed_line, read_feed
 from levy.app.journal import BATCH
 from levy.config import load_config
 from levy.config.sections import DaemonConfig
@@ -60,21 +60,6 @@ def write_feed(path: Path, made: Iterator[Record]) -> None:
             out.write(format_feed_line(ms, topic, payload) + "\n")
         out.flush()
         os.fsync(out.fileno())  # written back now, not while the replay is timed
-
-
-def simulate_feed(config: Path, path: Path, lines: int, meters: int) -> None:
-    """The fleet's formats as `levy-monitor simulate` records them: one reading per meter every
-    10 s, for as long as `lines` readings take (a format may send more than one message each)."""
-    seconds = max(lines // meters, 1) * 10
-    command = [sys.executable, "-m", "levy", "simulate", "-c", str(config), "--output", str(path)]
-    command += ["--start", START, "--duration", f"{seconds}s", "--interval", "10"]
-    subprocess.run(command, check=True, capture_output=True)
-
-
-def recorded(path: Path) -> Iterator[Record]:
-    for line in read_feed(path):
-        assert isinstance(line, FeedLine), line
-        yield line.received_ms, line.topic, line.payload
 
 
 def write_archive(folder: Path, made: Iterator[Record]) -> list[Path]:
@@ -131,7 +116,7 @@ def measure(lines: int, meters: int, out: Path, fmt: str = "native") -> list[Fig
     if fmt == "native":
         write_feed(feed, records(lines, meters))
     else:
-        simulate_feed(config, feed, lines, meters)
+        simulate_feed(config, feed, START, max(lines // meters, 1) * 10)
     figures = []
     archive = write_archive(out / "archive", recorded(feed))
     for kind, source, files in (
