@@ -109,19 +109,21 @@ class Router:
         format keeps (a Shelly's partial status frames, merged onto its last status)."""
         return self.stateless or self._reading_state.isdisjoint(topics)
 
-    def observe(self, topic: str, payload: bytes) -> None:
+    def observe(self, topic: str, payload: bytes) -> bool:
         """What routing the message would change in what this router keeps, without its
-        outcomes, for a message another router routes (see `shares`). Nothing where routing it
-        changes nothing: a payload refused before its handler, or one its handler fails on."""
+        outcomes, for a message another router routes (see `shares`); whether it changed
+        anything. Nothing where routing it changes nothing: a topic that keeps nothing, a payload
+        refused before its handler, or one its handler fails on."""
         observer = self._observers.get(topic)
         if observer is None or len(payload) > self._limit:
-            return
+            return False
         try:
             observer(payload)
         except MemoryError:
             raise
         except Exception:  # routing the message rejects it; the router that routes it says so
-            return
+            return False
+        return True
 
     def route(self, topic: str, payload: bytes, received_ms: int) -> list[Outcome]:
         """What one message means; never raises but for MemoryError (and what is no Exception)."""

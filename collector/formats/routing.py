@@ -25,7 +25,8 @@ Handler = Callable[[bytes, int], list[Outcome]]
 Observer = Callable[[bytes], object]
 """What a message changes of what a format keeps, without its outcomes: for a message another
 router built alike routes (see `RouterBuilder.observes`). It changes what is kept only where
-routing the message would, and only once it cannot fail."""
+routing the message would, and only once it cannot fail; what it keeps replaces what the topic's
+messages before it kept."""
 Parsed = TypeVar("Parsed")
 
 
@@ -68,7 +69,9 @@ class RouterBuilder(Protocol):
 
     def observes(self, topic: str, observe: Observer) -> None:
         """An `add`ed topic whose messages change what its format keeps of a device (a Shelly's
-        status, which its partial frames are merged onto): `observe` makes that change alone."""
+        status, which its partial frames are merged onto): `observe` makes that change alone.
+        Each message on it that routes replaces what the ones before it kept (a Shelly's status
+        is whole), so of a run of them only the last that routes needs observing."""
         ...
 
     def reads_kept(self, topic: str) -> None:

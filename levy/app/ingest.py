@@ -202,12 +202,18 @@ def route_rest(router: Router, messages: Sequence[Delivered], routed: Routed, st
 
 def observe_rest(router: Router, messages: Sequence[Delivered], start: int) -> None:
     """The batch's messages from `start` on, which another router routes (see `Router.shares`),
-    observed by `router`: it keeps what they say as if it had routed them."""
+    observed by `router`: it keeps what they say as if it had routed them. A message it takes
+    replaces what the topic's earlier ones kept (see `RouterBuilder.observes`), so they are
+    offered from the last, and a topic's earlier ones only until one is taken: a Shelly status
+    is parsed once a batch, not once a message."""
     if router.stateless:
         return
-    observe = router.observe
-    for message in messages[start:]:
-        observe(message.topic, message.payload)
+    observe, taken = router.observe, set()
+    for index in range(len(messages) - 1, start - 1, -1):
+        message = messages[index]
+        topic = message.topic
+        if topic not in taken and observe(topic, message.payload):
+            taken.add(topic)
 
 
 def idle_kind(router: Router, topic: str, statused: bool) -> Ignored:

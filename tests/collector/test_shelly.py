@@ -1,6 +1,8 @@
 """Shelly Gen2/Gen3: component statuses, NotifyStatus merging, the Pro 3EM and the will."""
 
+from collector.message import Message
 from collector.router import StatusChange
+from levy.app.ingest import observe_rest
 from levy.core.model import Availability, Measure, Reading, RejectReason
 from tests.collector.support import RECEIVED, Meter, router
 
@@ -211,3 +213,31 @@ def test_a_status_another_router_routed_is_kept_by_observing_it() -> None:
     assert reading == routing.route(events, later, RECEIVED + 5)[0]
     assert (reading.energy_mj, reading.power_mw) == (SWITCH_ENERGY_MJ, 9_500)
     assert observing.shares([status, status]) and not observing.shares([status, events])
+
+
+def test_of_a_batchs_observed_statuses_the_last_that_routes_is_kept() -> None:
+    """The reading process offers them from the last (`observe_rest`), and a topic's earlier
+    ones only until one is taken: the frames that follow merge onto what routing every one in
+    order would have kept, a broken one changing nothing and the part it routed itself (before
+    `start`) left to routing."""
+    status, events = f"{PREFIX}/status/switch:0", f"{PREFIX}/events/rpc"
+    later = notify("1631186600.5", '"switch:0":{"apower":9.5}')
+    older = SWITCH_STATUS.replace(b'"total":6.532', b'"total":1.0')
+    routing, observing = router(RELAY_0), router(RELAY_0)
+    lines = [
+        Message(RECEIVED, topic, payload)
+        for topic, payload in (
+            (status, b"{not yet"),
+            (status, older),
+            (status, SWITCH_STATUS),
+            (f"{PREFIX}/online", b"true"),
+            (status, b"{broken"),
+        )
+    ]
+    for line in lines:
+        routing.route(line.topic, line.payload, line.received_ms)
+    observing.route(status, b"{not yet", RECEIVED)
+    observe_rest(observing, lines, 1)
+    [reading] = observing.route(events, later, RECEIVED + 5)
+    assert reading == routing.route(events, later, RECEIVED + 5)[0]
+    assert (reading.energy_mj, reading.power_mw) == (SWITCH_ENERGY_MJ, 9_500)
