@@ -297,20 +297,30 @@ class Engine:
                 f"meter {piece.meter}: an interval from {self.calendar.iso(piece.start_ms)} would "
                 f"change a closed period (closed to {self.calendar.iso(self.frozen_until_ms)})"
             )
-        if (
-            row is not None
-            and row.end_ms == piece.start_ms
-            and row.reason is piece.reason
-            and row.supply is spec.supply
-            and row.rated_w == spec.rated_w
-            and row.role is spec.role
-        ):
-            bounds = bounds or self._bounds_of(row)
-            if piece.start_ms < bounds.cut_ms:
-                energy_mj = row.energy_mj + piece.energy_mj
-                fields = (row.meter, row.start_ms, piece.end_ms, row.reason, energy_mj)
-                kept = (row.supply, row.rated_w, row.rate, row.role)
-                return new_row(fields + kept), bounds.total
+        if row is not None:  # unpacked once: each field of a NamedTuple read is a descriptor call
+            meter, start_ms, end_ms, reason, energy_mj, supply, rated_w, rate, role = row
+            if (
+                end_ms == piece.start_ms
+                and reason is piece.reason
+                and supply is spec.supply
+                and rated_w == spec.rated_w
+                and role is spec.role
+            ):
+                bounds = bounds or self._bounds_of(row)
+                if piece.start_ms < bounds.cut_ms:
+                    energy_mj += piece.energy_mj
+                    grown = (
+                        meter,
+                        start_ms,
+                        piece.end_ms,
+                        reason,
+                        energy_mj,
+                        supply,
+                        rated_w,
+                        rate,
+                        role,
+                    )
+                    return new_row(grown), bounds.total
         rate = self.rates.step_at(piece.start_ms).per_kwh[spec.supply]
         new = Row(
             piece.meter,

@@ -73,10 +73,7 @@ class MeterState(NamedTuple):
         return bool(self.faults) and self.faults[0] < t_ms
 
     def faults_after(self, t_ms: int) -> tuple[int, ...]:
-        """The faults a valid reading at `t_ms` leaves standing: those not before it. Most
-        meters have none, and every valid reading asks."""
-        if not self.faults:
-            return self.faults
+        """The faults a valid reading at `t_ms` leaves standing: those not before it."""
         return tuple(f for f in self.faults if f >= t_ms)
 
 
@@ -184,7 +181,8 @@ def apply_reading(
     measure = measure_of(state, reading)
     value = reading_value(measure, reading)
     assert value is not None
-    baseline, faults = new_baseline((t, value)), state.faults_after(t)
+    # Most meters have no fault, and every valid reading asks: no call for them.
+    baseline, faults = new_baseline((t, value)), state.faults and state.faults_after(t)
     if t <= state.accrued_ms:
         return new_state((state.accrued_ms, baseline, faults, measure)), None
     interval = interval_to(spec, rules, state, reading, value, measure, blindness)
@@ -223,9 +221,11 @@ def deemed_reason(
     base = state.baseline
     if base is None:
         return DeemedReason.NO_BASELINE
-    if state.faulty_at(t):
+    # The usual reading makes neither call: most meters have no fault, and a gap within
+    # stale_after is never stale.
+    if state.faults and state.faulty_at(t):
         return DeemedReason.METER_FAULT
-    if stale(rules, base.t_ms, t, blindness):
+    if t - base.t_ms > rules.stale_after_ms and stale(rules, base.t_ms, t, blindness):
         return DeemedReason.NO_DATA
     numerator, denominator = rules.implausible_ratio
     if measure is ENERGY:
