@@ -162,8 +162,9 @@ def measure(
     finally:
         database.stop()
         broker.stop()
-    queued = f"{meters:,} meters x {readings} = {total:,} QoS 1 messages"
-    if fmt != NATIVE:
+    if fmt == NATIVE:
+        queued = f"{meters:,} meters x {readings} = {total:,} QoS 1 messages"
+    else:  # a format may send more than one message a reading
         queued = f"{meters:,} {fmt} meters x {readings} readings: {total:,} QoS 1 messages"
     return [
         ratio_figure(
