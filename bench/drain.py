@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bench import nodered
 from bench.backlog import TOPIC_PREFIX, backlog_start_ms, make_session, payloads, publish
-from bench.fleet import SIMULATED_PREFIX, recorded, simulate_feed, write_fleet
+from bench.fleet import NATIVE, SIMULATED_PREFIX, recorded, simulate_feed, write_fleet
 from bench.running import RunningDaemon
 from bench.table import Figure, ratio_figure, render
 from collector import formats
@@ -43,7 +43,6 @@ TARGET = 0.8
 """The daemon's share of the bare client's drain to reach (issue 13)."""
 SYNC_LIMIT = 5_000
 """The synchronous bridge writes one HTTP request per message: its rate is taken on this many."""
-NATIVE = "native"
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,9 @@ from collector.archive import Record
 from collector.feed import FeedLine, read_feed
 from levy.tools.simulate.fleet import synthetic_meters
 
+NATIVE = "native"
+"""The benchmarks' own fleet (`bench/rig-NNNNN`, the native payload); any other format is
+`simulate`'s."""
 SIMULATED_PREFIX = "sim/site"
 """Where a simulated fleet's topics begin."""
 
@@ -28,7 +31,7 @@ accounting_start = {start}
 
 
 def write_fleet(
-    folder: Path, meters: int, start_iso: str, extra: str = "", fmt: str = "native"
+    folder: Path, meters: int, start_iso: str, extra: str = "", fmt: str = NATIVE
 ) -> Path:
     """`extra`: more TOML for the site (an [mqtt] or [influx] section, say). The ledger's path is
     absolute: a relative one would be read from the TOML's folder. `fmt`: `native` (the
@@ -36,7 +39,7 @@ def write_fleet(
     synthetic fleet `simulate -c` then publishes or records."""
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    if fmt == "native":
+    if fmt == NATIVE:
         rows = ["id,topic,format,rated_kw"]
         rows += [f"rig-{n:05d},bench/rig-{n:05d},native,3.6" for n in range(meters)]
     else:

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from bench.fleet import recorded, simulate_feed, write_fleet
+from bench.fleet import NATIVE, recorded, simulate_feed, write_fleet
 from bench.table import Figure, ratio_figure, render
 from collector import formats
 from collector.archive import RawArchive, Record
@@ -108,12 +108,12 @@ def interleaved(files: list[Path], config: Path, source: Path) -> tuple[float, f
     return min(floors), min(replays)
 
 
-def measure(lines: int, meters: int, out: Path, fmt: str = "native") -> list[Figure]:
+def measure(lines: int, meters: int, out: Path, fmt: str = NATIVE) -> list[Figure]:
     """`fmt`: `native` (the feed built here), or a format of `simulate`'s, whose fleet it
     records."""
     config = write_fleet(out, meters, START, fmt=fmt)
     feed = out / "feed.jsonl"
-    if fmt == "native":
+    if fmt == NATIVE:
         write_feed(feed, records(lines, meters))
     else:
         simulate_feed(config, feed, START, max(lines // meters, 1) * 10)
@@ -125,7 +125,7 @@ def measure(lines: int, meters: int, out: Path, fmt: str = "native") -> list[Fig
     ):
         floor_s, replay_s = interleaved(files, config, source)
         count = sum(1 for file in files for _ in read_feed(file))
-        named = kind if fmt == "native" else f"{kind} ({fmt})"
+        named = kind if fmt == NATIVE else f"{kind} ({fmt})"
         name = f"replay of a {named}, {count:,} lines of {meters:,} meters, into a fresh ledger"
         rate, floor = count / replay_s, count / floor_s
         figures.append(ratio_figure(name, rate, "lines/s", "json floor", floor, TARGET))
@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--meters", type=int, default=10_000)
     parser.add_argument("--out", type=Path, default=Path("bench/out/replay"))
-    parser.add_argument("--format", default="native", choices=(*formats.names(), MIXED))
+    parser.add_argument("--format", default=NATIVE, choices=(*formats.names(), MIXED))
     args = parser.parse_args()
     print(render(measure(args.lines, args.meters, args.out, args.format)))
 
