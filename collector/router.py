@@ -31,6 +31,7 @@ from .decoders.common import (
     MAX_TOPIC_BYTES,
     DecodeError,
     check_size,
+    size_of,
     topic_size,
 )
 from .formats.routing import (
@@ -115,7 +116,7 @@ class Router:
         anything. Nothing where routing it changes nothing: a topic that keeps nothing, a payload
         refused before its handler, or one its handler fails on."""
         observer = self._observers.get(topic)
-        if observer is None or len(payload) > self._limit:
+        if observer is None or size_of(payload) > self._limit:
             return False
         try:
             observer(payload)
@@ -131,7 +132,7 @@ class Router:
         if route is None:
             return self._unbound(topic)
         try:
-            if len(payload) > self._limit:  # checked here, before any handler reads it
+            if size_of(payload) > self._limit:  # checked here, before any handler reads it
                 check_size(payload, self._limit)
             handler, bound = route
             return handler(bound, payload, received_ms)

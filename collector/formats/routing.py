@@ -18,6 +18,10 @@ class StatusChange:
     meter: str
     status: Availability
 
+    def __reduce__(self) -> tuple[type["StatusChange"], tuple[str, Availability]]:
+        """Unpickled by its constructor, as `Rejection` is (see there)."""
+        return StatusChange, (self.meter, self.status)
+
 
 Outcome = Reading | Rejection | StatusChange
 Handler = Callable[[bytes, int], list[Outcome]]
@@ -44,8 +48,9 @@ class MeterBinding(Protocol):
     @property
     def component(self) -> str | None: ...
     @property
-    def measure(self) -> Measure | None:
-        """None: decided by the meter's first valid reading."""
+    def measure(self) -> str | None:
+        """A `Measure`, or its value as plain text; None: decided by the meter's first valid
+        reading."""
         ...
 
 

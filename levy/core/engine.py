@@ -44,7 +44,7 @@ never decides), made without a Python call a reading."""
 INSTANTS_KEPT = 10_000
 
 
-class FrozenPeriodError(RuntimeError):
+class FrozenPeriodError(Exception):
     """An interval would land inside a closed period: closed figures never change."""
 
 

@@ -99,6 +99,11 @@ class Rejection:
     detail: str
     meter: str | None = None
 
+    def __reduce__(self) -> tuple[type["Rejection"], tuple[RejectReason, str, str | None]]:
+        """Unpickled by its constructor: compiled (setup.py), a frozen dataclass's own
+        unpickling sets its fields one by one, which a compiled one refuses."""
+        return Rejection, (self.reason, self.detail, self.meter)
+
 
 class Interval(NamedTuple):
     """A span of one meter's time, billed as metered or deemed. `end_ms` is exclusive."""

@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection
 from collector.child import spawn, wait_or_kill
 from levy.app.health import Metrics
 from levy.app.site import Site
+from levy.config import SiteConfig
 from levy.core.model import Availability
 from levy.core.units import MS_PER_S
 from levy.export.exporter import ExportState, Pass, backed_off_ms
@@ -41,12 +42,11 @@ Answer = tuple[ExportState, Pass | WriteFailure | None]
 (None: not attempted, the last failure asked to wait)."""
 
 
-def without_meters(site: Site) -> Site:
-    """The site as the exporter needs it: it reads the meters from the ledger, and 100,000 of
-    them would take seconds to cross the pipe."""
-    return Site(
-        site.config.model_copy(update={"meters": []}), site.calendar, site.rates, site.rules
-    )
+def config_without_meters(site: Site) -> SiteConfig:
+    """The site's configuration as the exporter needs it: it reads the meters from the ledger,
+    and 100,000 of them would take seconds to cross the pipe. The child makes the site of it
+    (`Site.from_config`): the core's objects are compiled (setup.py), and do not unpickle."""
+    return site.config.model_copy(update={"meters": []})
 
 
 class ExportProcess:
@@ -87,7 +87,7 @@ class ExportProcess:
         """Start the child, or another after one that ended alone."""
         if self._asks is not None:
             self._asks.close()
-        setup = (without_meters(self.site), self.output, self.started_ms, self._log_format)
+        setup = (config_without_meters(self.site), self.output, self.started_ms, self._log_format)
         self._process, answers, self._asks = spawn("levy.export.child", setup)
         self._asked.clear()
         self._relaunch_at_ms = None

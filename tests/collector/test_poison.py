@@ -2,12 +2,13 @@
 once stopped the daemon or replay, and the bounds that keep bad input cheap."""
 
 import json
+from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from collector.decoders import native
-from collector.decoders.common import MAX_TOPIC_BYTES
+from collector.decoders.common import MAX_TOPIC_BYTES, load_object
 from collector.feed import (
     CutPayload,
     FeedError,
@@ -16,6 +17,9 @@ from collector.feed import (
     format_feed_line,
     read_feed,
 )
+from collector.formats import registry
+from collector.formats.registry import BaseFormat
+from collector.formats.routing import MeterBinding, RouterBuilder, each, targets
 from collector.router import Outcome, Router, StatusChange
 from levy.cli import main
 from levy.core.model import Availability, Measure, Reading, Rejection, RejectReason
@@ -149,11 +153,25 @@ def test_a_topic_longer_than_the_cap_is_no_meters_even_below_a_device() -> None:
 
 
 def broken(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> Router:
+    """The fleet's router, and meters `a` and `b` on topic `t` in a format whose decoder raises
+    `error` (a format of its own: the shipped decoders are compiled, and call each other
+    directly, not through a module attribute a test could replace)."""
+
     def sample(*_args: object) -> None:
         raise error
 
-    monkeypatch.setattr(native, "sample", sample)
-    return router(Meter("a", "t", "native"), Meter("b", "t", "native"), *FLEET)
+    class Broken(BaseFormat):
+        name = "broken"
+
+        def bind(self, builder: RouterBuilder, devices: Mapping[str, Sequence[MeterBinding]]):
+            handler = partial(
+                each, lambda payload, _ms: load_object(payload, builder.limit), sample
+            )
+            for topic, group in devices.items():
+                builder.add_targets(topic, handler, targets(group))
+
+    monkeypatch.setitem(registry._FORMATS, Broken.name, Broken())
+    return router(Meter("a", "t", "broken"), Meter("b", "t", "broken"), *FLEET)
 
 
 def test_an_exception_in_a_decoder_is_an_internal_rejection_per_meter(
