@@ -10,18 +10,18 @@ generator and sends what it yields, so a replay is the same either way.
 """
 
 import contextlib
+import fcntl
 import itertools
 import os
 import pickle
 import queue
 import signal
-import socket
-import struct
 import threading
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -38,8 +38,11 @@ FORK_ABOVE_BYTES = 16 * 1024 * 1024
 it, starting one costs more than it saves."""
 AHEAD = 4
 """Messages the reading process may have sent ahead of the engine (two a batch)."""
-LENGTH = struct.Struct("!Q")
-"""A message's length, before it on the socket."""
+PIPE_BYTES = 1 << 20
+"""The pipe's buffer (Linux's default 64 KiB; 1 MiB is what an unprivileged process may ask).
+The thread that empties it needs the interpreter back after every read, which the engine holds
+for up to a switch interval (5 ms): a batch of 100,000 lines (15 MB) took 0.8 s to cross in
+64 KiB reads, and the reading process waited for it before routing its part."""
 T = TypeVar("T", str, bytes)
 Item = TypeVar("Item")
 
@@ -314,43 +317,18 @@ class Assembly:
 
 
 def read_apart(produced: Iterator[Sent], balance: Balance | None = None) -> Iterator[Event]:
-    receiving, sending = socket.socketpair()
+    receiving, sending = os.pipe()
+    with contextlib.suppress(OSError):  # a larger pipe where the system allows it
+        fcntl.fcntl(sending, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
     pid = os.fork()
     if pid == 0:  # the reading process: it never returns, nor runs what the replay would
-        receiving.close()
-        _send_all(produced, sending, balance)
-    sending.close()
-    return _received(pid, receiving, balance)
+        os.close(receiving)
+        _send_all(produced, Connection(sending, readable=False), balance)
+    os.close(sending)
+    return _received(pid, Connection(receiving, writable=False), balance)
 
 
-def _send(connection: socket.socket, data: bytes) -> None:
-    connection.sendall(LENGTH.pack(len(data)))
-    connection.sendall(data)
-
-
-def _receive(connection: socket.socket) -> bytearray | None:
-    """The next message, None at the end. Each part is received in one call that waits for all
-    of it (MSG_WAITALL) without the interpreter: the thread that receives would otherwise need
-    it back after every read of a socket's or a pipe's buffer, and the engine holds it while it
-    applies a batch (a whole batch, where the engine is compiled), so that a batch of 100,000
-    lines (15 MB) waited in the buffer and the reading process with it."""
-    head = _exactly(connection, LENGTH.size)
-    return None if head is None else _exactly(connection, LENGTH.unpack(head)[0])
-
-
-def _exactly(connection: socket.socket, size: int) -> bytearray | None:
-    """`size` bytes, or None where the socket ends first."""
-    data = bytearray(size)
-    view, got = memoryview(data), 0
-    while got < size:  # a signal may end a wait early
-        part = connection.recv_into(view[got:], size - got, socket.MSG_WAITALL)
-        if part == 0:
-            return None
-        got += part
-    return data
-
-
-def _send_all(produced: Iterator[Sent], connection: socket.socket, balance: Balance | None) -> None:
+def _send_all(produced: Iterator[Sent], connection: Connection, balance: Balance | None) -> None:
     status = 0
     try:
         busy_s, began = 0.0, time.perf_counter()
@@ -360,13 +338,13 @@ def _send_all(produced: Iterator[Sent], connection: socket.socket, balance: Bala
             if balance is not None and isinstance(event, BatchRouted):
                 balance.sent(busy_s, len(event.routed.live), event.routed_to)
                 busy_s = 0.0
-            _send(connection, data)
+            connection.send_bytes(data)
             began = time.perf_counter()  # waiting for the engine is not being busy
     except KeyboardInterrupt:
         status = 1
     except BaseException as exc:  # to the replay, which says it and stops
         status = 1
-        _send(connection, pickle.dumps(_Failed(_picklable(exc)), pickle.HIGHEST_PROTOCOL))
+        connection.send_bytes(pickle.dumps(_Failed(_picklable(exc)), pickle.HIGHEST_PROTOCOL))
     finally:
         os._exit(status)  # no atexit, no finalizer: the ledger and its lock are the replay's
 
@@ -379,16 +357,17 @@ def _picklable(exc: BaseException) -> BaseException:
     return exc
 
 
-def _received(pid: int, connection: socket.socket, balance: Balance | None) -> Iterator[Event]:
+def _received(pid: int, connection: Connection, balance: Balance | None) -> Iterator[Event]:
     """The reading process's events; a thread takes them in while the replay applies the
-    batch before (see `_receive`)."""
-    arrived: queue.Queue[bytearray | None] = queue.Queue(maxsize=AHEAD)
+    batch before (receiving waits for the pipe, not for the interpreter)."""
+    arrived: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD)
 
     def pump() -> None:
-        with contextlib.suppress(OSError):
-            while (data := _receive(connection)) is not None:
-                arrived.put(data)
-        arrived.put(None)
+        try:
+            while True:
+                arrived.put(connection.recv_bytes())
+        except (EOFError, OSError):
+            arrived.put(None)
 
     pumping = threading.Thread(target=pump, name="replay-reader", daemon=True)
     pumping.start()
