@@ -87,6 +87,9 @@ class TotalKey(NamedTuple):
     role: Role = Role.BILLED
 
 
+new_total = from_fields(TotalKey)
+
+
 @dataclass(slots=True)
 class Changes:
     """What one batch did, to be committed in one transaction."""
@@ -115,16 +118,29 @@ class RowBounds(NamedTuple):
     """The per-bucket total its energy adds to."""
 
 
+new_bounds = from_fields(RowBounds)
+
+
 def row_bounds(
-    row: Row, calendar: Calendar, rates: RateSchedule, instants: dict[int, int]
+    row: Row, calendar: Calendar, rates: RateSchedule, instants: dict[int, object]
 ) -> RowBounds:
     """`instants` keeps one copy of each bucket start and cut: every meter's open row shares
-    its hour's (100,000 integers of each at a large site, not one)."""
+    its hour's (100,000 integers of each at a large site, not one). The row's own fields are
+    taken as they are (`shared`), not read as integers."""
+    fields = shared(row)
     bucket = bucket_start(calendar, rates, row.start_ms)
-    bucket = instants.setdefault(bucket, bucket)
     cut = next_cut(calendar, rates, row.start_ms)
-    total = TotalKey(row.meter, row.reason, bucket, row.supply, row.rated_w, row.rate, row.role)
-    return RowBounds(row.start_ms, instants.setdefault(cut, cut), total)
+    # Row: meter, start, end, reason, energy, then supply, rated_w, rate and role as in a total
+    total = new_total((fields[0], fields[3], instants.setdefault(bucket, bucket), *fields[5:]))
+    return new_bounds((fields[1], instants.setdefault(cut, cut), total))
+
+
+def shared(record: tuple[object, ...]) -> tuple[object, ...]:
+    """A record's fields as the objects it holds. Compiled (setup.py), an integer read from a
+    typed field is unboxed, and a new object is made each time it is stored again: a record
+    built from another's fields read this way shares them, as it does in plain Python (at
+    100,000 meters, 32 bytes an integer a meter)."""
+    return record
 
 
 def reading_order(reading: Reading) -> tuple:
@@ -174,7 +190,7 @@ class Engine:
         self.states = {m: resumed(s, (states or {}).get(m)) for m, s in self.specs.items()}
         self.open_rows = dict(open_rows or {})
         self._bounds: dict[str, RowBounds] = {}
-        self._instants: dict[int, int] = {}
+        self._instants: dict[int, object] = {}
         """The bounds' instants, one copy of each (see `row_bounds`)."""
         self.clock_ms = clock_ms
         self.frozen_until_ms = frozen_until_ms
