@@ -132,8 +132,7 @@ class Router:
         if route is None:
             return self._unbound(topic)
         try:
-            if size_of(payload) > self._limit:  # checked here, before any handler reads it
-                check_size(payload, self._limit)
+            check_size(payload, self._limit)  # here, before any handler reads it
             handler, bound = route
             return handler(bound, payload, received_ms)
         except DecodeError as error:

@@ -45,10 +45,9 @@ class Balance:
     """Never nothing, so that the engine's process goes on timing its routing."""
     LEAST_LINES = 100
     """A part smaller is not worth a message of its own: the reading process routes such a batch
-    whole, and it is not timed. The daemon's archive is replayed in its batches of 500, shared
-    too: routed whole by the reading process, they left the engine's process waiting for about
-    half of a Shelly archive's replay (from 1,000 to 100: a Shelly archive 10.4 to 11.0 s ->
-    9.2 to 9.9 s, a Zigbee2MQTT one 10.3 -> 8.6 to 8.8 s, a native one 8.0 -> 7.2 to 7.8 s)."""
+    whole, and it is not timed. Low enough that the daemon's archive, replayed in its batches of
+    500, is shared too: routed whole by the reading process, they left the engine's process
+    waiting for half of a Shelly archive's replay (README, What counted)."""
 
     def __init__(self, router_of: Callable[[], Router]) -> None:
         self._router_of = router_of
