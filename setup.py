@@ -14,8 +14,6 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from setuptools import setup
-
 ROOT = Path(__file__).resolve().parent
 
 
@@ -24,14 +22,18 @@ def settings() -> dict[str, Any]:
         return dict(tomllib.load(handle)["tool"]["levy"])
 
 
-def can_compile() -> bool:
+def compiles() -> bool:
+    """Whether an install here compiles: not asked not to (LEVY_PURE), and a C compiler and
+    Python's headers found. `tests/test_compiled.py` asks it too."""
+    if os.environ.get("LEVY_PURE", "") not in ("", "0"):
+        return False
     compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
     headers = Path(sysconfig.get_paths()["include"]) / "Python.h"
     return shutil.which(compiler) is not None and headers.is_file()
 
 
 def extensions() -> list[object]:
-    if os.environ.get("LEVY_PURE", "") not in ("", "0") or not can_compile():
+    if not compiles():
         return []
     from mypyc.build import mypycify  # the build's own requirement (pyproject.toml)
 
@@ -39,5 +41,7 @@ def extensions() -> list[object]:
     return list(mypycify(levy["compiled"], opt_level="3", group_name=levy["compiled_group"]))
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # as the build runs it; a test imports it for `compiles`
+    from setuptools import setup
+
     setup(ext_modules=extensions())

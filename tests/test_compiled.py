@@ -1,18 +1,22 @@
-"""The modules setup.py compiles with mypyc are compiled in this install, and from their current
-source: an extension module is imported before its source, so one left from before an edit would
-have the tests run code they do not read."""
+"""The modules setup.py compiles with mypyc are compiled in this install where setup.py would
+compile them, and from their current source: an extension module is imported before its source,
+so one left from before an edit would have the tests run code they do not read."""
 
 import importlib
-import os
-import tomllib
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def settings() -> dict[str, object]:
-    with (ROOT / "pyproject.toml").open("rb") as handle:
-        return dict(tomllib.load(handle)["tool"]["levy"])
+def build_script() -> ModuleType:
+    """setup.py as a module (it builds only when run as the build runs it)."""
+    spec = importlib.util.spec_from_file_location("levy_build", ROOT / "setup.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def loaded(name: str) -> Path:
@@ -25,18 +29,21 @@ def module_of(source: Path) -> str:
 
 
 def test_every_compiled_module_is_built_from_its_current_source() -> None:
-    levy = settings()
-    sources = [ROOT / str(name) for name in levy["compiled"]]  # type: ignore[attr-defined]
-    if os.environ.get("LEVY_PURE", "") not in ("", "0"):
+    build = build_script()
+    levy = build.settings()
+    sources = [ROOT / name for name in levy["compiled"]]
+    if not build.compiles():  # LEVY_PURE, or no C compiler or headers here
         for source in sources:
-            assert loaded(module_of(source)) == source, f"LEVY_PURE is set: {source} is compiled"
+            assert loaded(module_of(source)) == source, (
+                f"{source} is compiled where setup.py would not compile it: install again"
+            )
         return
     # Each module's own extension only imports its part of the group's, which holds the code.
     group = loaded(f"{levy['compiled_group']}__mypyc")
     for source in sources:
         assert loaded(module_of(source)) != source, (
-            f"{source.name} runs as Python: install with a C compiler and Python's headers "
-            "(python3 -m pip install -e .), or set LEVY_PURE=1 to test the plain modules"
+            f"{source.name} runs as Python: install again (python3 -m pip install -e .), or set "
+            "LEVY_PURE=1 to test the plain modules"
         )
         assert group.stat().st_mtime >= source.stat().st_mtime, (
             f"{source.relative_to(ROOT)} changed after it was compiled: "
