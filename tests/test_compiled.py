@@ -38,13 +38,14 @@ def test_every_compiled_module_is_built_from_its_current_source() -> None:
                 f"{source} is compiled where setup.py would not compile it: install again"
             )
         return
-    # Each module's own extension only imports its part of the group's, which holds the code.
-    group = loaded(f"{levy['compiled_group']}__mypyc")
     for source in sources:
         assert loaded(module_of(source)) != source, (
             f"{source.name} runs as Python: install again (python3 -m pip install -e .), or set "
             "LEVY_PURE=1 to test the plain modules"
         )
+    # Each module's own extension only imports its part of the group's, which holds the code.
+    group = loaded(f"{levy['compiled_group']}__mypyc")
+    for source in sources:
         assert group.stat().st_mtime >= source.stat().st_mtime, (
             f"{source.relative_to(ROOT)} changed after it was compiled: "
             "install again (python3 -m pip install -e .)"
